@@ -1,0 +1,85 @@
+"""Protein Studio web app: flags -> models facade -> page from components/ -> launch."""
+
+from __future__ import annotations
+
+import os
+
+# Before gradio is imported: no usage analytics calls home (the app must work offline).
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(
+        description="Protein Studio: protein structure prediction in the browser.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--host",
+        default=env("HOST", env("GRADIO_SERVER_NAME", "127.0.0.1")),
+        help="interface to listen on; 0.0.0.0 to serve your network (env HOST or GRADIO_SERVER_NAME)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(env("PORT", env("GRADIO_SERVER_PORT", "7860"))),
+        help="port to listen on (env PORT or GRADIO_SERVER_PORT)",
+    )
+    parser.add_argument(
+        "--share",
+        action="store_true",
+        help="also create a public *.gradio.live link (off by default; needs network)",
+    )
+    parser.add_argument(
+        "--fold-model",
+        default=env("ESMFOLD_MODEL", "facebook/esmfold_v1"),
+        metavar="ID_OR_DIR",
+        help="ESMFold weights: a Hugging Face Hub id or a local directory (env ESMFOLD_MODEL)",
+    )
+    parser.add_argument(
+        "--device",
+        default=env("PROTEIN_STUDIO_DEVICE", "auto"),
+        help="auto, cpu, cuda or cuda:N (env PROTEIN_STUDIO_DEVICE)",
+    )
+    parser.add_argument(
+        "--max-fold-length",
+        type=int,
+        default=int(env("MAX_FOLD_LENGTH", "1000")),
+        help="longest protein (residues, all chains) the Structure tab folds (env MAX_FOLD_LENGTH)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    import gradio as gr
+
+    from components import threedmol
+    from components.page import build_page, page_css
+    from models.studio import Studio, StudioConfig
+
+    local_js = threedmol.ensure_local_copy()
+    if local_js is not None:
+        gr.set_static_paths([str(local_js.parent)])
+    studio = Studio(
+        StudioConfig(fold_model=args.fold_model, device=args.device, max_fold_length=args.max_fold_length)
+    )
+    page = build_page(studio, threedmol.script_url(local_js))
+    page.queue(default_concurrency_limit=4, max_size=64)
+    page.launch(
+        server_name=args.host,
+        server_port=args.port,
+        share=args.share,
+        css=page_css(),
+        max_file_size="5mb",
+        footer_links=["api", "settings"],
+    )
+
+
+if __name__ == "__main__":
+    main()

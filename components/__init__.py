@@ -1,0 +1,1 @@
+"""Everything the user sees (gradio, plotly, py3Dmol). Never imports torch."""

@@ -1,0 +1,182 @@
+"""The Structure tab: fold with ESMFold, show the 3D model, confidence plots, downloads."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import logging
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from components.confidence_plots import pae_figure, plddt_figure
+from components.structure_viewer import COLORINGS, STYLES, placeholder, render_structure
+from models.errors import FoldingOutOfMemory, FoldingUnavailable, SequenceError
+from models.sequences import parse_one
+
+log = logging.getLogger(__name__)
+
+EMPTY_VIEWER = "Paste a sequence above and press Fold to see its predicted structure."
+
+
+@dataclass
+class StructureTab:
+    viewer: gr.HTML
+    pdb_file: gr.File
+    summary: gr.JSON
+    status: gr.HTML
+    plddt_plot: gr.Plot
+    pae_plot: gr.Plot
+    scores_file: gr.File
+    style: gr.Radio
+    coloring: gr.Radio
+    pdb_state: gr.State
+
+    @property
+    def fold_outputs(self) -> list:
+        # Order is the /fold API's return order: viewer HTML, PDB file, JSON summary first.
+        return [
+            self.viewer,
+            self.pdb_file,
+            self.summary,
+            self.status,
+            self.plddt_plot,
+            self.pae_plot,
+            self.scores_file,
+            self.pdb_state,
+        ]
+
+
+def _safe_name(record_id: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", record_id).strip("._") or "protein"
+    return name[:60]
+
+
+def write_downloads(structure: Any, root: Path) -> tuple[str, str]:
+    """Write `<id>.pdb` and `<id>.scores.json`; one folder per sequence keeps names stable."""
+    digest = hashlib.sha1(":".join(structure.chains).encode()).hexdigest()[:16]
+    folder = root / digest
+    folder.mkdir(parents=True, exist_ok=True)
+    name = _safe_name(structure.id)
+    pdb_path = folder / f"{name}.pdb"
+    json_path = folder / f"{name}.scores.json"
+    pdb_path.write_text(structure.pdb)
+    json_path.write_text(json.dumps(structure.scores()))
+    return str(pdb_path), str(json_path)
+
+
+def summary_html(structure: Any) -> str:
+    """Headline numbers as a small table; every user-supplied string is HTML-escaped."""
+    s = structure.summary()
+    chains = ", ".join(f"{c}: {n}" for c, n in s["chains"].items())
+    verdict = (
+        "confident overall fold"
+        if s["ptm"] >= 0.7
+        else "fold partly reliable"
+        if s["ptm"] >= 0.5
+        else "overall fold unreliable (pTM < 0.5): trust only high-pLDDT regions"
+    )
+    rows = [
+        ("Protein", s["id"]),
+        ("Length", f"{s['length']} residues" + (f" ({chains})" if len(s["chains"]) > 1 else "")),
+        ("Mean pLDDT", f"{s['mean_plddt']:.1f} / 100"),
+        ("pTM", f"{s['ptm']:.3f} ({verdict})"),
+        ("Time", f"{s['seconds']:.2f} s on {s['device']}"),
+        ("Model", s["model"]),
+    ]
+    if s["notes"]:
+        rows.append(("Notes", "; ".join(s["notes"])))
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    return f'<table class="fold-summary">{body}</table>'
+
+
+def error_html(title: str, message: str) -> str:
+    return f'<div class="fold-error"><strong>{html.escape(title)}</strong> {html.escape(message)}</div>'
+
+
+def build_structure_tab(script_url: str) -> StructureTab:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            viewer = gr.HTML(placeholder(EMPTY_VIEWER), elem_id="structure-viewer")
+        with gr.Column(scale=2):
+            status = gr.HTML("", elem_id="structure-status")
+            with gr.Row():
+                style = gr.Radio(list(STYLES), value="cartoon", label="Style", elem_id="viewer-style")
+                coloring = gr.Radio(
+                    list(COLORINGS), value="pLDDT", label="Colour by", elem_id="viewer-coloring"
+                )
+            with gr.Row():
+                pdb_file = gr.File(label="Structure (.pdb)", elem_id="pdb-download")
+                scores_file = gr.File(label="Scores (.json: pLDDT, PAE, pTM)", elem_id="scores-download")
+            with gr.Accordion("Summary (JSON)", open=False):
+                summary = gr.JSON(label="Summary", elem_id="structure-summary")
+    with gr.Row():
+        plddt_plot = gr.Plot(label="pLDDT", elem_id="plddt-plot")
+        pae_plot = gr.Plot(label="PAE", elem_id="pae-plot")
+    pdb_state = gr.State(None)
+    return StructureTab(
+        viewer, pdb_file, summary, status, plddt_plot, pae_plot, scores_file, style, coloring, pdb_state
+    )
+
+
+def make_fold_handler(studio: Any, script_url: str, download_root: Path | None = None):
+    """The /fold event: text -> structure outputs. Bad input -> gr.Error naming the problem."""
+    root = download_root or Path(tempfile.mkdtemp(prefix="protein-studio-"))
+
+    def fold(text: str, style: str = "cartoon", coloring: str = "pLDDT"):
+        try:
+            protein = parse_one(text)
+            structure = studio.fold(protein)
+        except SequenceError as error:
+            raise gr.Error(str(error), duration=None, print_exception=False) from None
+        except FoldingUnavailable as error:
+            message = str(error)
+            return (
+                placeholder(message),
+                None,
+                {"error": message},
+                error_html("Structure unavailable.", message),
+                None,
+                None,
+                None,
+                None,
+            )
+        except FoldingOutOfMemory as error:
+            raise gr.Error(str(error), duration=None, print_exception=False) from None
+        except Exception:
+            log.exception("Folding failed")
+            raise gr.Error(
+                "Folding failed unexpectedly; the error was logged on the server. "
+                "Try again, or report the sequence."
+            ) from None
+        pdb_path, json_path = write_downloads(structure, root)
+        return (
+            render_structure(structure.pdb, script_url, style or "cartoon", coloring or "pLDDT"),
+            pdb_path,
+            structure.summary(),
+            summary_html(structure),
+            plddt_figure(
+                structure.plddt, "".join(structure.chains), structure.chain_ids, structure.residue_numbers
+            ),
+            pae_figure(structure.pae, structure.chain_ids),
+            json_path,
+            structure.pdb,
+        )
+
+    return fold
+
+
+def make_restyle_handler(script_url: str):
+    """Re-draw the current structure in another style or colouring, without folding again."""
+
+    def restyle(pdb: str | None, style: str, coloring: str):
+        if not pdb:
+            return gr.skip()
+        return render_structure(pdb, script_url, style, coloring)
+
+    return restyle

@@ -1,0 +1,125 @@
+"""3D structure viewer: py3Dmol's page, coloured by confidence, inside an `<iframe srcdoc>`.
+
+Gradio's HTML component does not run `<script>` tags, so the viewer is a complete document of
+its own in an iframe; the document is HTML-escaped into the `srcdoc` attribute.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+
+import py3Dmol
+
+from models.pdb import ca_residues, coordinate_lines
+from models.structure import PLDDT_BANDS, plddt_band
+
+STYLES = ("cartoon", "sticks", "surface")
+COLORINGS = ("pLDDT", "chain", "rainbow")
+CHAIN_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+
+# Label on hover; 3Dmol.js turns a function given as a string into a callback.
+_HOVER = """function(atom, viewer) {
+  if (!atom.label) {
+    atom.label = viewer.addLabel(atom.resn + ' ' + atom.chain + atom.resi + '  pLDDT ' + atom.b.toFixed(1),
+      {position: atom, backgroundColor: '#222', backgroundOpacity: 0.8, fontColor: 'white', fontSize: 12});
+  }
+}"""
+_UNHOVER = """function(atom, viewer) {
+  if (atom.label) { viewer.removeLabel(atom.label); delete atom.label; }
+}"""
+
+
+def _band_selections(pdb_text: str) -> list[tuple[str, list[dict]]]:
+    """For each confidence band: its colour and one selection per chain of the residues in it."""
+    by_band: list[dict[str, list[int]]] = [defaultdict(list) for _ in PLDDT_BANDS]
+    for residue in ca_residues(pdb_text):
+        by_band[plddt_band(residue.b_factor)][residue.chain].append(residue.number)
+    selections = []
+    for (_, _, colour), chains in zip(PLDDT_BANDS, by_band):
+        if chains:
+            selections.append((colour, [{"chain": c, "resi": r} for c, r in chains.items()]))
+    return selections
+
+
+def _style_spec(style: str, colour: dict) -> dict:
+    if style == "sticks":
+        return {"stick": {"radius": 0.2, **colour}}
+    return {"cartoon": colour}
+
+
+def _legend_html(coloring: str) -> str:
+    if coloring != "pLDDT":
+        return ""
+    items = "".join(
+        f'<li><span style="background:{colour}"></span>{html.escape(label)}</li>'
+        for _, label, colour in PLDDT_BANDS
+    )
+    return f'<ul class="legend" aria-label="pLDDT colour legend">{items}</ul>'
+
+
+_DOC = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><style>
+body {{ margin: 0; font: 12px system-ui, sans-serif; overflow: hidden; }}
+.legend {{ position: absolute; top: 6px; left: 6px; z-index: 10; list-style: none; margin: 0;
+  padding: 6px 8px; background: rgba(255,255,255,.85); border-radius: 6px; }}
+.legend li {{ display: flex; align-items: center; gap: 6px; line-height: 18px; }}
+.legend span {{ width: 12px; height: 12px; border-radius: 2px; display: inline-block; }}
+</style></head><body>{legend}{viewer}</body></html>"""
+
+
+def viewer_document(pdb_text: str, script_url: str, style: str = "cartoon", coloring: str = "pLDDT") -> str:
+    """The standalone HTML page of the viewer (what goes into the iframe)."""
+    if style not in STYLES:
+        raise ValueError(f"style must be one of {STYLES}")
+    if coloring not in COLORINGS:
+        raise ValueError(f"coloring must be one of {COLORINGS}")
+    view = py3Dmol.view(width="100%", height="100vh", js=script_url)
+    view.addModel(coordinate_lines(pdb_text), "pdb")
+    if coloring == "pLDDT":
+        for colour, selections in _band_selections(pdb_text):
+            for selection in selections:
+                view.setStyle(selection, _style_spec(style, {"color": colour}))
+                if style == "surface":
+                    view.addSurface(py3Dmol.VDW, {"opacity": 0.9, "color": colour}, selection)
+    else:
+        if coloring == "chain":
+            chains = sorted({r.chain for r in ca_residues(pdb_text)})
+            specs = [
+                ({"chain": c}, {"color": CHAIN_PALETTE[i % len(CHAIN_PALETTE)]}) for i, c in enumerate(chains)
+            ]
+        else:  # rainbow, N- to C-terminus of each chain
+            last = max((r.number for r in ca_residues(pdb_text)), default=1)
+            gradient = {"colorscheme": {"prop": "resi", "gradient": "roygb", "min": 1, "max": last}}
+            specs = [({}, gradient)]
+        for selection, colour in specs:
+            view.setStyle(selection, _style_spec(style, colour))
+            if style == "surface":
+                view.addSurface(py3Dmol.VDW, {"opacity": 0.9, **colour}, selection)
+    view.setHoverable({}, True, _HOVER, _UNHOVER)
+    view.zoomTo()
+    # The PDB text sits inside a <script>; make sure nothing in it can close that element.
+    return _DOC.format(legend=_legend_html(coloring), viewer=_guard_script(view.write_html()))
+
+
+def _guard_script(viewer_html: str) -> str:
+    head, sep, rest = viewer_html.partition("<script>")
+    body, sep2, tail = rest.rpartition("</script>")
+    return head + sep + body.replace("</", "<\\/") + sep2 + tail
+
+
+def render_structure(
+    pdb_text: str, script_url: str, style: str = "cartoon", coloring: str = "pLDDT", height: int = 520
+) -> str:
+    """An iframe holding the viewer, ready for `gr.HTML`."""
+    doc = viewer_document(pdb_text, script_url, style, coloring)
+    return (
+        f'<iframe class="structure-viewer" title="3D structure viewer" '
+        f'style="width:100%;height:{height}px;border:0;border-radius:8px" '
+        f'srcdoc="{html.escape(doc, quote=True)}"></iframe>'
+    )
+
+
+def placeholder(message: str, height: int = 520) -> str:
+    """What the viewer area shows before a fold, or when folding is unavailable."""
+    return f'<div class="structure-placeholder" style="height:{height}px"><p>{html.escape(message)}</p></div>'

@@ -1,0 +1,258 @@
+"""ESMFold: load once (lazily, thread-safe), fold one protein into a `Structure`.
+
+Precision: on CUDA the ESM-2 language-model stem runs in fp16 and the folding trunk in fp32
+with TF32 matmuls (the published ESMFold recipe); on CPU everything is fp32 because fp16
+LayerNorm is not implemented there. Memory: the trunk's axial attention is chunked with a size
+chosen from the sequence length and the free memory; on out-of-memory the fold is retried with
+smaller chunks before giving up with a clear message.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from models.errors import FoldingOutOfMemory, FoldingUnavailable
+from models.sequences import Protein
+from models.structure import Structure
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FOLD_MODEL = "facebook/esmfold_v1"
+# Chains of a complex are joined by a flexible poly-G linker and their residue indices are
+# offset so the trunk's relative-position features see them as far apart (as in the ESMFold
+# multimer recipe); the linker is removed from every output afterwards.
+LINKER = "G" * 25
+CHAIN_INDEX_OFFSET = 512
+# None means no chunking; the rest are tried in order when memory runs out.
+CHUNK_SIZES: tuple[int | None, ...] = (None, 512, 256, 128, 64, 32, 16, 8, 4)
+_LOAD_RETRY_SECONDS = 60.0
+
+
+def resolve_device(spec: str | None) -> torch.device:
+    """'auto' (or empty) picks CUDA when present, else CPU; anything else is passed to torch."""
+    if not spec or spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(spec)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {spec} was requested but no CUDA GPU is visible.")
+    return device
+
+
+def free_memory_bytes(device: torch.device) -> int:
+    """Memory the fold may use now: free GPU memory, or available system RAM."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def estimate_fold_bytes(length: int, chunk_size: int | None, pair_dim: int, pair_heads: int) -> int:
+    """Rough peak activation memory of one trunk block (fp32) for a sequence of `length`.
+
+    Dominated by the pair representation and its intermediates (~L^2 * c_z, a few dozen
+    copies) and by the triangular attention logits (heads * chunk * L^2). A heuristic: the
+    out-of-memory retry is the safety net when it is wrong.
+    """
+    pair = length * length * pair_dim * 4 * 24
+    rows = length if chunk_size is None else min(chunk_size, length)
+    attention = pair_heads * rows * length * length * 4 * 3
+    return pair + attention
+
+
+def choose_chunk_size(length: int, free_bytes: int, pair_dim: int, pair_heads: int) -> int | None:
+    """Largest chunk (None = unchunked) whose estimate fits in 80% of the free memory."""
+    budget = 0.8 * free_bytes
+    for chunk in CHUNK_SIZES:
+        if estimate_fold_bytes(length, chunk, pair_dim, pair_heads) <= budget:
+            return chunk
+    return CHUNK_SIZES[-1]
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    if isinstance(error, torch.OutOfMemoryError):
+        return True
+    # CPU allocation failures surface as a plain RuntimeError.
+    return isinstance(error, RuntimeError) and "can't allocate memory" in str(error)
+
+
+def _smaller_chunks(current: int | None) -> list[int]:
+    sizes = [c for c in CHUNK_SIZES if c is not None]
+    return sizes if current is None else [c for c in sizes if c < current]
+
+
+def unavailable_message(model_id: str, reason: str) -> str:
+    return (
+        f"The structure model '{model_id}' could not be loaded: {reason}. "
+        "ESMFold weights (~8.4 GB) are downloaded once from the Hugging Face Hub, which needs "
+        "network access. Fix: run once with network access so they are cached, or download "
+        "them elsewhere and start the app with --fold-model /path/to/esmfold_v1 (or set "
+        "ESMFOLD_MODEL). The other tabs keep working without it."
+    )
+
+
+class Folder:
+    """Owns one ESMFold model: loads it on first use, serialises folds on it."""
+
+    def __init__(self, model_id: str = DEFAULT_FOLD_MODEL, device: str | None = "auto"):
+        self.model_id = model_id
+        self.device = resolve_device(device)
+        self._model = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self._load_error: tuple[float, str] | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def load(self):
+        """Return the model, loading it the first time; raise `FoldingUnavailable` if it can't."""
+        if self._model is not None:
+            return self._model
+        with self._load_lock:
+            if self._model is not None:
+                return self._model
+            if self._load_error and time.monotonic() - self._load_error[0] < _LOAD_RETRY_SECONDS:
+                # Don't hammer a missing path or an unreachable Hub on every click.
+                raise FoldingUnavailable(self._load_error[1])
+            try:
+                self._model = self._load_model()
+            except Exception as error:  # noqa: BLE001 - any load failure means the same to users
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                message = unavailable_message(self.model_id, reason[:300])
+                log.warning("Folding model unavailable: %s", error)
+                self._load_error = (time.monotonic(), message)
+                raise FoldingUnavailable(message) from error
+            self._load_error = None
+            return self._model
+
+    def _load_model(self):
+        from transformers import EsmForProteinFolding
+
+        started = time.perf_counter()
+        model = EsmForProteinFolding.from_pretrained(self.model_id, dtype=torch.float32)
+        model = model.float().eval()
+        if self.device.type == "cuda":
+            model.esm.half()  # the language-model stem is the bulk of the weights; fp16 is safe there
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        model.to(self.device)
+        log.info("Loaded %s on %s in %.1f s", self.model_id, self.device, time.perf_counter() - started)
+        return model
+
+    def _pair_shape(self, model) -> tuple[int, int]:
+        trunk = model.config.esmfold_config.trunk
+        return trunk.pairwise_state_dim, trunk.pairwise_state_dim // trunk.pairwise_head_width
+
+    def fold(self, protein: Protein) -> Structure:
+        """Fold one protein (one or more chains). Raises FoldingUnavailable / FoldingOutOfMemory."""
+        model = self.load()
+        joined = LINKER.join(protein.chains)
+        position_ids, keep, chain_index = _complex_layout(protein.chains)
+        pair_dim, pair_heads = self._pair_shape(model)
+        with self._run_lock:
+            chunk = choose_chunk_size(len(joined), free_memory_bytes(self.device), pair_dim, pair_heads)
+            started = time.perf_counter()
+            output, chunk, notes = _run_with_retry(
+                lambda c: _infer(model, joined, position_ids, c), chunk, len(joined), self.device
+            )
+            seconds = time.perf_counter() - started
+        structure = _to_structure(output, protein, keep, chain_index)
+        structure.model = self.model_id
+        structure.device = str(self.device)
+        structure.seconds = seconds
+        structure.chunk_size = chunk
+        structure.notes = notes
+        return structure
+
+
+def _complex_layout(chains: tuple[str, ...]) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """Position ids for the linked sequence, which positions are real residues, their chain."""
+    positions, keep, chain_of = [], [], []
+    offset = 0
+    for i, chain in enumerate(chains):
+        if i:
+            positions.extend(range(offset, offset + len(LINKER)))
+            keep.extend([False] * len(LINKER))
+            chain_of.extend([-1] * len(LINKER))
+            offset += len(LINKER) + CHAIN_INDEX_OFFSET
+        positions.extend(range(offset, offset + len(chain)))
+        keep.extend([True] * len(chain))
+        chain_of.extend([i] * len(chain))
+        offset += len(chain)
+    keep_mask = np.array(keep, dtype=bool)
+    return torch.tensor(positions), keep_mask, np.array(chain_of)[keep_mask]
+
+
+def _infer(model, sequence: str, position_ids: torch.Tensor, chunk: int | None) -> dict:
+    model.trunk.set_chunk_size(chunk)
+    with torch.inference_mode():
+        output = model.infer(sequence, position_ids=position_ids)
+    # bf16/fp16 tensors cannot go to numpy; everything downstream wants float32 on CPU.
+    return {
+        k: (v.detach().float() if v.is_floating_point() else v.detach()).cpu()
+        for k, v in output.items()
+        if isinstance(v, torch.Tensor)
+    }
+
+
+def _run_with_retry(
+    run: Callable[[int | None], dict], chunk: int | None, length: int, device: torch.device
+) -> tuple[dict, int | None, list[str]]:
+    notes: list[str] = []
+    attempts = [chunk, *_smaller_chunks(chunk)]
+    for attempt in attempts:
+        try:
+            return run(attempt), attempt, notes
+        except Exception as error:  # noqa: BLE001 - filtered just below
+            if not _is_out_of_memory(error):
+                raise
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+            log.warning("Out of memory folding %d residues with chunk size %s", length, attempt)
+            notes.append(f"out of memory with chunk size {attempt or 'none'}; retried smaller")
+    raise FoldingOutOfMemory(
+        f"Out of memory folding {length:,} residues on {device}, even with the smallest chunk "
+        f"size ({attempts[-1]}). Fold a shorter sequence (or fewer chains), or use a device "
+        "with more memory."
+    )
+
+
+def _to_structure(out: dict, protein: Protein, keep: np.ndarray, chain_index: np.ndarray) -> Structure:
+    from transformers.models.esm.openfold_utils.feats import atom14_to_atom37
+    from transformers.models.esm.openfold_utils.loss import compute_tm
+    from transformers.models.esm.openfold_utils.protein import Protein as OFProtein
+    from transformers.models.esm.openfold_utils.protein import to_pdb
+
+    keep_t = torch.from_numpy(keep)
+    plddt = out["plddt"][0, :, 1][keep_t].numpy() * 100.0  # atom 1 of atom37 is CA
+    pae = out["predicted_aligned_error"][0][keep_t][:, keep_t].numpy()
+    # The model's own `ptm` is over every position it saw (linker, batch padding); recompute it
+    # over this protein's residues only.
+    ptm_logits = out["ptm_logits"][0][keep_t][:, keep_t]
+    ptm = float(compute_tm(ptm_logits, max_bin=31, no_bins=ptm_logits.shape[-1]))
+
+    arrays = {k: v.numpy() for k, v in out.items()}
+    atom37 = atom14_to_atom37(arrays["positions"][-1], arrays)[0]
+    residue_numbers = np.array([n for c in protein.chains for n in range(1, len(c) + 1)])
+    pdb = to_pdb(
+        OFProtein(
+            aatype=arrays["aatype"][0][keep],
+            atom_positions=atom37[keep],
+            atom_mask=arrays["atom37_atom_exists"][0][keep],
+            residue_index=residue_numbers,
+            # One value per residue on every atom (as AlphaFold DB files do), so the B-factor
+            # column reads exactly as the per-residue pLDDT reported everywhere else.
+            b_factors=np.repeat(plddt[:, None], atom37.shape[1], axis=1),
+            chain_index=chain_index,
+        )
+    )
+    return Structure(id=protein.id, chains=protein.chains, pdb=pdb, plddt=plddt, pae=pae, ptm=ptm)

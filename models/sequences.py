@@ -1,0 +1,225 @@
+"""Protein sequence input: raw text or FASTA in, validated `Protein` records out.
+
+Every entry point (app tabs, API, CLI) parses through here, so every user sees the same rules
+and the same messages. Pure Python: importing this module must never pull in torch.
+"""
+
+from __future__ import annotations
+
+import string
+import unicodedata
+from dataclasses import dataclass
+
+STANDARD_AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
+# IUPAC letters that name a residue but not one of the 20 ESMFold can build atoms for.
+# Value: how to make the residue foldable, shown to the user.
+NON_STANDARD_AMINO_ACIDS = {
+    "B": "B (D or N) -> D or N",
+    "Z": "Z (E or Q) -> E or Q",
+    "J": "J (L or I) -> L or I",
+    "U": "U (selenocysteine) -> C",
+    "O": "O (pyrrolysine) -> K",
+    "X": "X (unknown) -> a known residue, or delete it",
+}
+ACCEPTED_LETTERS = frozenset(STANDARD_AMINO_ACIDS + "".join(NON_STANDARD_AMINO_ACIDS))
+CHAIN_SEPARATOR = ":"
+MAX_CHAINS = 26  # PDB chain ids A..Z
+DEFAULT_MAX_INPUT_CHARS = 2_000_000
+DEFAULT_MAX_RECORDS = 10_000
+_MAX_LISTED = 5  # how many offending characters a message names before summarising
+
+
+class SequenceError(ValueError):
+    """Input that is not a usable protein sequence; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Protein:
+    """One input record: an id (first word of the header) and one or more chains."""
+
+    id: str
+    chains: tuple[str, ...]
+    description: str = ""
+
+    @property
+    def sequence(self) -> str:
+        """Chains joined by ':' (the notation users type for complexes)."""
+        return CHAIN_SEPARATOR.join(self.chains)
+
+    @property
+    def length(self) -> int:
+        return sum(len(c) for c in self.chains)
+
+    @property
+    def residues(self) -> str:
+        """All chains concatenated, without separators."""
+        return "".join(self.chains)
+
+
+def _describe_char(ch: str) -> str:
+    if ch.isprintable() and not ch.isspace():
+        return f"'{ch}'"
+    name = unicodedata.name(ch, "control character")
+    return f"U+{ord(ch):04X} ({name.lower()})"
+
+
+def _list_items(items: list[str], total: int | None = None) -> str:
+    total = len(items) if total is None else total
+    shown = ", ".join(items[:_MAX_LISTED])
+    if total > _MAX_LISTED:
+        shown += f" and {total - _MAX_LISTED:,} more"
+    return shown
+
+
+@dataclass
+class _RecordBuilder:
+    header: str | None
+    header_line: int
+    index: int
+    chains: list[list[str]]
+    bad: list[str]  # the first few offending characters, described
+    separators: list[tuple[int, int, int]]  # (residue position, line, column) of each ':'
+    stop_at: tuple[int, int] | None = None  # (line, column) of a '*' seen so far
+    bad_total: int = 0
+
+    def flag(self, description: str) -> None:
+        # Keep only what a message shows, so a 2 MB binary paste costs no memory.
+        self.bad_total += 1
+        if len(self.bad) < _MAX_LISTED:
+            self.bad.append(description)
+
+    @property
+    def id(self) -> str:
+        words = (self.header or "").split()
+        return words[0] if words else f"sequence_{self.index}"
+
+    @property
+    def n_residues(self) -> int:
+        return sum(len(c) for c in self.chains)
+
+
+def _build_record(rec: _RecordBuilder, multi: bool) -> Protein:
+    where = f"Record '{rec.id}': " if multi or rec.header else ""
+    if rec.bad:
+        raise SequenceError(
+            f"{where}not an amino-acid sequence: {_list_items(rec.bad, rec.bad_total)}. "
+            f"Allowed: the 20 amino-acid letters {STANDARD_AMINO_ACIDS} (any case), "
+            "B, Z, J, U, O, X, ':' between chains, and a final '*'."
+        )
+    if rec.n_residues == 0:
+        if rec.header is not None:
+            raise SequenceError(f"{where}the header on line {rec.header_line} has no sequence under it.")
+        raise SequenceError("No sequence found: paste a protein sequence or FASTA text.")
+    for (pos, line, col), left, right in zip(rec.separators, rec.chains, rec.chains[1:]):
+        if not left or not right:
+            raise SequenceError(
+                f"{where}empty chain at residue {pos} (':' on line {line}, column {col}); "
+                "':' must separate two non-empty chains, e.g. MKV...:GSH..."
+            )
+    if len(rec.chains) > MAX_CHAINS:
+        raise SequenceError(
+            f"{where}{len(rec.chains)} chains; at most {MAX_CHAINS} (PDB chain ids A-Z) are supported."
+        )
+    return Protein(
+        id=rec.id,
+        chains=tuple("".join(c) for c in rec.chains),
+        description=(rec.header or "").strip(),
+    )
+
+
+def parse(
+    text: str | None,
+    *,
+    max_chars: int = DEFAULT_MAX_INPUT_CHARS,
+    max_records: int = DEFAULT_MAX_RECORDS,
+) -> list[Protein]:
+    """Parse a raw sequence or (multi-)FASTA into proteins, or raise `SequenceError`.
+
+    Normalised silently: header lines, ';' comment lines, whitespace, digits (line numbers),
+    lowercase and one trailing '*'. Everything else that is not an amino-acid letter is an
+    error naming the character, its 1-based residue position and its line and column.
+    """
+    if text is None or not text.strip():
+        raise SequenceError("No sequence found: paste a protein sequence or FASTA text.")
+    if len(text) > max_chars:
+        raise SequenceError(
+            f"Input is {len(text):,} characters; the limit is {max_chars:,}. Split it into smaller files."
+        )
+    records: list[_RecordBuilder] = []
+    current: _RecordBuilder | None = None
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith(">"):
+            if len(records) >= max_records:
+                raise SequenceError(f"More than {max_records:,} records; split the input into smaller files.")
+            current = _RecordBuilder(stripped[1:], line_no, len(records) + 1, [[]], [], [])
+            records.append(current)
+            continue
+        if stripped.startswith(";") or not stripped:
+            continue
+        if current is None:
+            current = _RecordBuilder(None, line_no, 1, [[]], [], [])
+            records.append(current)
+        for col, ch in enumerate(line, start=1):
+            if ch.isspace() or ch in string.digits:
+                continue
+            position = current.n_residues + 1
+            if current.stop_at is not None:
+                # A '*' followed by more sequence is an internal stop, not a trailing one.
+                sl, sc = current.stop_at
+                current.flag(f"'*' at residue {position} (line {sl}, column {sc})")
+                current.stop_at = None
+            if ch == "*":
+                current.stop_at = (line_no, col)
+            elif ch == CHAIN_SEPARATOR:
+                current.separators.append((position, line_no, col))
+                current.chains.append([])
+            elif ch.upper() in ACCEPTED_LETTERS and ch.isascii():
+                current.chains[-1].append(ch.upper())
+            else:
+                current.flag(f"{_describe_char(ch)} at residue {position} (line {line_no}, column {col})")
+    multi = len(records) > 1
+    return [_build_record(r, multi) for r in records]
+
+
+def parse_one(text: str | None, **limits: int) -> Protein:
+    """Parse input that must hold exactly one record (single-protein tabs)."""
+    proteins = parse(text, **limits)
+    if len(proteins) > 1:
+        raise SequenceError(
+            f"Found {len(proteins):,} records ({', '.join(p.id for p in proteins[:3])}"
+            f"{', ...' if len(proteins) > 3 else ''}); this tab takes one protein. "
+            "Keep one record, or use ':' between chains to fold a complex."
+        )
+    return proteins[0]
+
+
+def check_foldable(protein: Protein, max_length: int) -> None:
+    """Raise `SequenceError` if ESMFold cannot fold this protein faithfully within the limit.
+
+    ESMFold silently builds no atoms for B/Z/J/U/O/X, so those are refused here with a
+    suggested replacement rather than returned as a structure with holes.
+    """
+    odd: list[str] = []
+    position = 0
+    for chain_no, chain in enumerate(protein.chains):
+        for offset, aa in enumerate(chain, start=1):
+            if aa in NON_STANDARD_AMINO_ACIDS:
+                where = f"residue {position + offset}"
+                if len(protein.chains) > 1:
+                    where += f" (chain {string.ascii_uppercase[chain_no]} {offset})"
+                odd.append(f"'{aa}' at {where}")
+        position += len(chain)
+    if odd:
+        letters = sorted({item[1] for item in odd})
+        hints = "; ".join(f"{a} -> {NON_STANDARD_AMINO_ACIDS[a]}" for a in letters)
+        raise SequenceError(
+            f"ESMFold cannot build atoms for non-standard residues: {_list_items(odd)}. "
+            f"Replace them ({hints}) and fold again."
+        )
+    if protein.length > max_length:
+        raise SequenceError(
+            f"'{protein.id}' has {protein.length:,} residues; the folding limit is "
+            f"{max_length:,} (raise it with --max-fold-length or MAX_FOLD_LENGTH if your "
+            "hardware has the memory)."
+        )

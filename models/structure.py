@@ -1,0 +1,83 @@
+"""`Structure`: what a fold returns, as plain numbers and text (no tensors)."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# AlphaFold DB confidence bands: (lower bound, label, colour). Shared by viewer and plots.
+PLDDT_BANDS = (
+    (90.0, "Very high (pLDDT > 90)", "#0053D6"),
+    (70.0, "Confident (90 > pLDDT > 70)", "#65CBF3"),
+    (50.0, "Low (70 > pLDDT > 50)", "#FFDB13"),
+    (0.0, "Very low (pLDDT < 50)", "#FF7D45"),
+)
+
+
+def plddt_band(score: float) -> int:
+    """Index into PLDDT_BANDS for a 0-100 pLDDT score."""
+    for i, (lower, _, _) in enumerate(PLDDT_BANDS):
+        if score > lower or lower == 0.0:
+            return i
+    return len(PLDDT_BANDS) - 1
+
+
+@dataclass
+class Structure:
+    """A predicted structure: PDB text plus per-residue and pairwise confidence."""
+
+    id: str
+    chains: tuple[str, ...]
+    pdb: str  # pLDDT 0-100 in the B-factor column, chains A, B, ...
+    plddt: np.ndarray  # (L,) 0-100, CA atom
+    pae: np.ndarray  # (L, L) Angstrom
+    ptm: float  # over this protein's residues only (linkers and padding excluded)
+    model: str = ""
+    device: str = ""
+    seconds: float = 0.0
+    chunk_size: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def length(self) -> int:
+        return sum(len(c) for c in self.chains)
+
+    @property
+    def mean_plddt(self) -> float:
+        return float(np.mean(self.plddt))
+
+    @property
+    def chain_ids(self) -> list[str]:
+        """Chain letter of every residue, in order."""
+        return [string.ascii_uppercase[i] for i, c in enumerate(self.chains) for _ in c]
+
+    @property
+    def residue_numbers(self) -> list[int]:
+        """1-based residue number within its chain, as written in the PDB."""
+        return [n for c in self.chains for n in range(1, len(c) + 1)]
+
+    def summary(self) -> dict:
+        """Small JSON-ready summary (what the API and the page headline show)."""
+        return {
+            "id": self.id,
+            "length": self.length,
+            "chains": {string.ascii_uppercase[i]: len(c) for i, c in enumerate(self.chains)},
+            "mean_plddt": round(self.mean_plddt, 2),
+            "ptm": round(self.ptm, 4),
+            "seconds": round(self.seconds, 3),
+            "device": self.device,
+            "model": self.model,
+            "chunk_size": self.chunk_size,
+            "notes": list(self.notes),
+        }
+
+    def scores(self) -> dict:
+        """Full confidence scores for download: pLDDT, PAE and pTM."""
+        return {
+            **self.summary(),
+            "sequence": ":".join(self.chains),
+            "plddt": [round(float(x), 2) for x in self.plddt],
+            "pae": [[round(float(x), 2) for x in row] for row in self.pae],
+        }
