@@ -178,6 +178,8 @@ def parse(
                 current.chains[-1].append(ch.upper())
             else:
                 current.flag(f"{_describe_char(ch)} at residue {position} (line {line_no}, column {col})")
+    if not records:  # only ';' comment lines
+        raise SequenceError("No sequence found: paste a protein sequence or FASTA text.")
     multi = len(records) > 1
     return [_build_record(r, multi) for r in records]
 
@@ -212,7 +214,7 @@ def check_foldable(protein: Protein, max_length: int) -> None:
         position += len(chain)
     if odd:
         letters = sorted({item[1] for item in odd})
-        hints = "; ".join(f"{a} -> {NON_STANDARD_AMINO_ACIDS[a]}" for a in letters)
+        hints = "; ".join(NON_STANDARD_AMINO_ACIDS[a] for a in letters)
         raise SequenceError(
             f"ESMFold cannot build atoms for non-standard residues: {_list_items(odd)}. "
             f"Replace them ({hints}) and fold again."

@@ -1,0 +1,90 @@
+"""A real browser (Debian's chromium via Playwright, offline) using the page as a person would."""
+
+from __future__ import annotations
+
+import shutil
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import UBIQUITIN
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        shutil.which("chromium") is None,
+        reason="Debian's chromium is not installed (the README test command installs it)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1400})
+    page = context.new_page()
+    outside: list[str] = []
+
+    def offline(route):
+        # The page must need nothing from outside this machine; record and refuse anything else.
+        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", offline)
+    page.goto(app_url)
+    yield page
+    context.close()
+    assert outside == [], f"page tried to reach the network: {outside[:5]}"
+
+
+def test_paste_fold_and_see_structure_and_plots(page, tmp_path):
+    page.locator("#sequence-input textarea").fill(">ubiquitin\n" + UBIQUITIN)
+    page.locator("#fold-button").click()
+    viewer = page.frame_locator("iframe.structure-viewer")
+    viewer.locator("canvas").wait_for(timeout=60_000)
+    assert viewer.locator(".legend").inner_text().count("pLDDT") == 4
+    page.locator("#plddt-plot .main-svg").first.wait_for(state="visible", timeout=30_000)
+    page.locator("#pae-plot .main-svg").first.wait_for(state="visible", timeout=30_000)
+    assert "Mean pLDDT" in page.locator("#structure-status").inner_text()
+    page.screenshot(path=str(tmp_path / "fold.png"), full_page=True)
+
+
+def test_style_change_redraws_without_refolding(page):
+    page.locator("#sequence-input textarea").fill("MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ")
+    page.locator("#fold-button").click()
+    page.frame_locator("iframe.structure-viewer").locator("canvas").wait_for(timeout=60_000)
+    page.locator("#viewer-coloring").get_by_text("chain").click()
+    page.wait_for_function(
+        "() => !document.querySelector('iframe.structure-viewer').srcdoc.includes('class=\"legend\"')",
+        timeout=30_000,
+    )
+    page.frame_locator("iframe.structure-viewer").locator("canvas").wait_for(timeout=60_000)
+
+
+def test_bad_input_shows_the_message(page):
+    page.locator("#sequence-input textarea").fill("MKV@LL")
+    page.locator("#fold-button").click()
+    page.get_by_text("'@' at residue 4 (line 1, column 4)").first.wait_for(timeout=30_000)
