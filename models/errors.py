@@ -11,4 +11,8 @@ class FoldingOutOfMemory(RuntimeError):
     """Even the smallest chunk size did not fit in memory."""
 
 
-__all__ = ["FoldingOutOfMemory", "FoldingUnavailable", "SequenceError"]
+class BackboneUnavailable(RuntimeError):
+    """The ESM-2 backbone cannot be fetched or loaded; the message says what to do."""
+
+
+__all__ = ["BackboneUnavailable", "FoldingOutOfMemory", "FoldingUnavailable", "SequenceError"]
