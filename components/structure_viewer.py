@@ -68,8 +68,22 @@ body {{ margin: 0; font: 12px system-ui, sans-serif; overflow: hidden; }}
 </style></head><body>{legend}{viewer}</body></html>"""
 
 
-def viewer_document(pdb_text: str, script_url: str, style: str = "cartoon", coloring: str = "pLDDT") -> str:
-    """The standalone HTML page of the viewer (what goes into the iframe)."""
+def _site_colour(probability: float) -> str:
+    """Light pink (0) to dark red (1)."""
+    low, high = (253, 219, 199), (103, 0, 13)
+    r, g, b = (round(lo + (hi - lo) * min(max(probability, 0.0), 1.0)) for lo, hi in zip(low, high))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def viewer_document(
+    pdb_text: str,
+    script_url: str,
+    style: str = "cartoon",
+    coloring: str = "pLDDT",
+    sites: list[tuple[str, int, float]] | None = None,
+) -> str:
+    """The standalone HTML page of the viewer (what goes into the iframe). `sites`: (chain,
+    residue number, probability) drawn as sticks coloured by probability."""
     if style not in STYLES:
         raise ValueError(f"style must be one of {STYLES}")
     if coloring not in COLORINGS:
@@ -96,6 +110,9 @@ def viewer_document(pdb_text: str, script_url: str, style: str = "cartoon", colo
             view.setStyle(selection, _style_spec(style, colour))
             if style == "surface":
                 view.addSurface(py3Dmol.VDW, {"opacity": 0.9, **colour}, selection)
+    for chain, number, probability in sites or []:
+        selection = {"chain": chain, "resi": number}
+        view.addStyle(selection, {"stick": {"radius": 0.35, "color": _site_colour(probability)}})
     view.setHoverable({}, True, _HOVER, _UNHOVER)
     view.zoomTo()
     # The PDB text sits inside a <script>; make sure nothing in it can close that element.
@@ -109,12 +126,18 @@ def _guard_script(viewer_html: str) -> str:
 
 
 def render_structure(
-    pdb_text: str, script_url: str, style: str = "cartoon", coloring: str = "pLDDT", height: int = 520
+    pdb_text: str,
+    script_url: str,
+    style: str = "cartoon",
+    coloring: str = "pLDDT",
+    height: int = 520,
+    sites: list[tuple[str, int, float]] | None = None,
+    element_class: str = "structure-viewer",
 ) -> str:
     """An iframe holding the viewer, ready for `gr.HTML`."""
-    doc = viewer_document(pdb_text, script_url, style, coloring)
+    doc = viewer_document(pdb_text, script_url, style, coloring, sites)
     return (
-        f'<iframe class="structure-viewer" title="3D structure viewer" '
+        f'<iframe class="{element_class}" title="3D structure viewer" '
         f'style="width:100%;height:{height}px;border:0;border-radius:8px" '
         f'srcdoc="{html.escape(doc, quote=True)}"></iframe>'
     )

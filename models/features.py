@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 TERMINUS = 25  # residues: sorting signals sit at the ends (signal/transit peptides, PTS1, KDEL)
-SITE_INPUT_LAYER = 4  # the PTM head fine-tunes the layers above this one
 
 
 def pooled_features(hidden: np.ndarray) -> np.ndarray:

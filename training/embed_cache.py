@@ -1,7 +1,7 @@
 """Embed the training data once with the frozen backbone and cache what the heads train on.
 
-Cached per SUMO window: the layer-4 states of the whole window (input of the top two layers,
-which the PTM head fine-tunes) and the centre lysine's states at every layer. Per SCL2205
+Cached per SUMO window: the states of the whole window entering each of the top two layers
+(which a PTM head may fine-tune) and the centre lysine's states at every layer. Per SCL2205
 protein: the same pooled features the app computes (`models.features.pooled_features`) and the
 last layer's per-residue states (attention pooling), stored as one float16 array with offsets.
 """
@@ -17,8 +17,8 @@ import numpy as np
 from tqdm import tqdm
 
 from models.backbone import Backbone
-from models.features import SITE_INPUT_LAYER, pooled_features
-from training.data import SUMO_CENTRE, scl_split, sumo_split
+from models.features import pooled_features
+from training.data import SUMO_CENTRE, scl_split, sumo_homolog_positives, sumo_split
 
 log = logging.getLogger(__name__)
 CHUNK = 256  # sequences per backbone.run call (progress granularity)
@@ -29,23 +29,30 @@ def _done(path: Path) -> bool:
 
 
 def cache_sumo(backbone: Backbone, split: str, out: Path) -> Path:
+    """split: 'Train' | 'Test' | 'Hard_Test' | 'homologs' (extra ortholog positives)."""
     out = out / f"sumo_{split}"
     if _done(out):
         return out
     out.mkdir(parents=True, exist_ok=True)
-    windows = sumo_split(split)
+    windows = sumo_homolog_positives() if split == "homologs" else sumo_split(split)
     n, length = len(windows), len(windows[0].window)
     dim = backbone.load().config.hidden_size
     layers = backbone.load().config.num_hidden_layers + 1
-    states = np.lib.format.open_memmap(out / "site_input.npy", "w+", np.float16, (n, length, dim))
+    # States entering the top two layers, so heads can fine-tune either or both of them.
+    states = {
+        layer: np.lib.format.open_memmap(out / f"layer{layer}.npy", "w+", np.float16, (n, length, dim))
+        for layer in (layers - 3, layers - 2)
+    }
     centre = np.zeros((n, layers, dim), np.float32)
     started = time.perf_counter()
     for lo in tqdm(range(0, n, CHUNK), desc=f"SUMO {split}", unit_scale=CHUNK):
         batch = windows[lo : lo + CHUNK]
         for j, result in enumerate(backbone.run([w.window for w in batch], contacts=False)):
-            states[lo + j] = result.hidden[SITE_INPUT_LAYER]
+            for layer, array in states.items():
+                array[lo + j] = result.hidden[layer]
             centre[lo + j] = result.hidden[:, SUMO_CENTRE]
-    states.flush()
+    for array in states.values():
+        array.flush()
     np.save(out / "centre.npy", centre)
     np.save(out / "labels.npy", np.array([w.label for w in windows], np.int8))
     (out / "names.json").write_text(json.dumps([w.name for w in windows]))
@@ -63,7 +70,7 @@ def cache_scl(backbone: Backbone, split: str, out: Path) -> Path:
     lengths = np.array([len(s) for s in seqs])
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     dim = backbone.load().config.hidden_size
-    residues = np.lib.format.open_memmap(out / "residues.npy", "w+", np.float16, (offsets[-1], dim))
+    residues = np.lib.format.open_memmap(out / "residues.npy", "w+", np.float16, (int(offsets[-1]), dim))
     pooled = None
     started = time.perf_counter()
     # Longest first inside each chunk does not matter: run() sorts by length itself.

@@ -1,0 +1,218 @@
+"""Sequence annotation: one ESM-2 pass -> PTM sites, localization and contacts (`Annotation`)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from models.backbone import DEFAULT_BACKBONE, Backbone
+from models.errors import BackboneUnavailable, SequenceError
+from models.features import pooled_features
+from models.heads import load_head
+from models.sequences import Protein
+
+HEADS_DIR = Path(__file__).resolve().parent.parent / "assets" / "heads"
+DEFAULT_MAX_ANALYZE_LENGTH = 2000
+MEMBRANE_WORD = "Membrane"
+
+
+@dataclass(frozen=True)
+class Site:
+    position: int  # 1-based
+    residue: str
+    type: str
+    probability: float
+
+    def window(self, sequence: str, flank: int = 7) -> str:
+        """The site with `flank` residues either side ('-' beyond the ends), site in lowercase."""
+        i = self.position - 1
+        left = sequence[max(0, i - flank) : i].rjust(flank, "-")
+        right = sequence[i + 1 : i + 1 + flank].ljust(flank, "-")
+        return left + sequence[i].lower() + right
+
+
+@dataclass
+class Annotation:
+    id: str
+    sequence: str
+    sites: list[Site]
+    localization: dict[str, float]  # every class, sums to 1
+    contacts: np.ndarray | None  # (L, L) probabilities
+    backbone: str = ""
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def membrane_probability(self) -> float:
+        return float(sum(p for c, p in self.localization.items() if MEMBRANE_WORD in c.split(";")))
+
+    @property
+    def top_localization(self) -> tuple[str, float]:
+        name = max(self.localization, key=self.localization.get)
+        return name, self.localization[name]
+
+    def localization_json(self) -> dict:
+        ranked = sorted(self.localization.items(), key=lambda kv: -kv[1])
+        return {
+            "id": self.id,
+            "probabilities": {k: round(v, 6) for k, v in self.localization.items()},
+            "top": {"class": ranked[0][0], "probability": round(ranked[0][1], 4)},
+            "top3": [{"class": k, "probability": round(v, 4)} for k, v in ranked[:3]],
+            "membrane": round(self.membrane_probability, 4),
+            "soluble": round(1 - self.membrane_probability, 4),
+        }
+
+    def ptm_json(self) -> dict:
+        return {
+            "id": self.id,
+            "sites": [
+                {
+                    "position": s.position,
+                    "residue": s.residue,
+                    "type": s.type,
+                    "probability": round(s.probability, 4),
+                    "window": s.window(self.sequence),
+                }
+                for s in self.sites
+            ],
+        }
+
+    def contacts_json(self) -> dict:
+        return {"id": self.id, "length": len(self.sequence), "contacts": np.round(self.contacts, 3).tolist()}
+
+
+class HeadsMismatch(BackboneUnavailable):
+    """Trained heads do not belong to the loaded backbone."""
+
+
+class Annotator:
+    """Owns the backbone and the heads (lazily loaded once); memoises annotations per sequence."""
+
+    def __init__(
+        self,
+        backbone: str | None = DEFAULT_BACKBONE,
+        device: str = "cpu",
+        heads_dir: Path = HEADS_DIR,
+        max_length: int = DEFAULT_MAX_ANALYZE_LENGTH,
+        cache_entries: int = 64,
+    ):
+        self.backbone = Backbone(backbone, device)
+        self.heads_dir = Path(heads_dir)
+        self.max_length = max_length
+        self._heads: dict | None = None
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, Annotation] = OrderedDict()
+        self._cache_entries = cache_entries
+
+    def heads(self) -> dict:
+        if self._heads is None:
+            with self._lock:
+                if self._heads is None:
+                    self._heads = self._load_heads()
+        return self._heads
+
+    def _load_heads(self) -> dict:
+        model = self.backbone.load()
+        heads = {}
+        for name in ("ptm_sumo", "localization"):
+            card_path = self.heads_dir / f"{name}.json"
+            if not card_path.is_file():
+                raise HeadsMismatch(f"No trained head at {card_path}. Train heads with `python -m training`.")
+            head, card = load_head(card_path)
+            if card["config"]["dim"] != model.config.hidden_size:
+                raise HeadsMismatch(
+                    f"The {name} head was trained on {card['backbone']['id']} "
+                    f"({card['config']['dim']}-dim), not on the loaded backbone '{self.backbone.spec}' "
+                    f"({model.config.hidden_size}-dim). Re-train the heads for it: "
+                    f"python -m training --backbone {self.backbone.spec}"
+                )
+            heads[name] = (head, card)
+        return heads
+
+    def check(self, protein: Protein) -> None:
+        if len(protein.chains) > 1:
+            raise SequenceError(
+                f"'{protein.id}' has {len(protein.chains)} chains; PTM, localization and contact "
+                "prediction take one chain. Remove ':' or analyse the chains one at a time."
+            )
+        if protein.length > self.max_length:
+            raise SequenceError(
+                f"'{protein.id}' has {protein.length:,} residues; the analysis limit is "
+                f"{self.max_length:,} (raise it with --max-analyze-length or MAX_ANALYZE_LENGTH)."
+            )
+
+    def annotate(self, protein: Protein) -> Annotation:
+        return self.annotate_many([protein])[0]
+
+    def annotate_many(self, proteins: list[Protein], contacts: bool = True) -> list[Annotation]:
+        """One backbone pass per sequence (batched) feeds every head. Raises SequenceError for
+        the first invalid protein; callers that must not lose a batch check() each first.
+        contacts=False skips the contact map (faster attention; for bulk evaluation)."""
+        for protein in proteins:
+            self.check(protein)
+        found: dict[str, Annotation] = {}
+        with self._lock:
+            for p in proteins:
+                if p.sequence in self._cache:
+                    found[p.sequence] = self._cache[p.sequence]
+        unique = list(dict.fromkeys(p.sequence for p in proteins if p.sequence not in found))
+        if unique:
+            heads = self.heads()
+            started = time.perf_counter()
+            outputs = self.backbone.run(unique, contacts=contacts)
+            per_sequence = (time.perf_counter() - started) / len(unique)
+            for sequence, output in zip(unique, outputs):
+                found[sequence] = self._apply_heads(sequence, output, heads, per_sequence)
+                if contacts:  # only complete annotations are remembered
+                    self._remember(sequence, found[sequence])
+        return [
+            found[p.sequence] if found[p.sequence].id == p.id else _renamed(found[p.sequence], p.id)
+            for p in proteins
+        ]
+
+    def _remember(self, sequence: str, annotation: Annotation) -> None:
+        with self._lock:
+            self._cache[sequence] = annotation
+            while len(self._cache) > self._cache_entries:
+                self._cache.popitem(last=False)
+
+    def _apply_heads(self, sequence: str, output, heads: dict, seconds: float) -> Annotation:
+        site_head, site_card = heads["ptm_sumo"]
+        residues = site_card["config"]["residues"]
+        positions = [i for i, aa in enumerate(sequence) if aa in residues]
+        probabilities = site_head.predict(output.hidden, positions)
+        sites = [
+            Site(i + 1, sequence[i], site_card["config"]["ptm_type"], float(p))
+            for i, p in zip(positions, probabilities)
+        ]
+        loc_head, loc_card = heads["localization"]
+        probs = loc_head.predict(pooled_features(output.hidden), output.hidden[-1])
+        localization = {c: float(p) for c, p in zip(loc_card["config"]["classes"], probs)}
+        return Annotation(
+            id="",
+            sequence=sequence,
+            sites=sites,
+            localization=localization,
+            contacts=output.contacts,
+            backbone=self.backbone.spec,
+            seconds=seconds,
+        )
+
+    def cards(self) -> dict:
+        return {name: card for name, (_, card) in self.heads().items()}
+
+
+def _renamed(annotation: Annotation, new_id: str) -> Annotation:
+    from dataclasses import replace
+
+    return replace(annotation, id=new_id)
+
+
+def read_card(name: str, heads_dir: Path = HEADS_DIR) -> dict:
+    return json.loads((Path(heads_dir) / f"{name}.json").read_text())
