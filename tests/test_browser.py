@@ -88,3 +88,26 @@ def test_bad_input_shows_the_message(page):
     page.locator("#sequence-input textarea").fill("MKV@LL")
     page.locator("#fold-button").click()
     page.get_by_text("'@' at residue 4 (line 1, column 4)").first.wait_for(timeout=30_000)
+
+
+def test_analyze_fills_ptm_localization_and_contacts_tabs(page):
+    page.locator("#sequence-input textarea").fill(">ubiquitin\n" + UBIQUITIN)
+    page.locator("#analyze-button").click()
+    page.get_by_role("tab", name="PTM sites").click()
+    page.locator("#ptm-plot .main-svg").first.wait_for(state="visible", timeout=60_000)
+    assert "lysine" in page.locator("#ptm-plot").inner_text()
+    page.get_by_role("tab", name="Localization").click()
+    page.locator("#localization-plot .main-svg").first.wait_for(state="visible", timeout=30_000)
+    assert "Membrane" in page.locator("#localization-summary").inner_text()
+    page.get_by_role("tab", name="Contacts").click()
+    page.locator("#contacts-plot .main-svg").first.wait_for(state="visible", timeout=30_000)
+
+
+def test_hostile_header_is_shown_as_text_not_run(page):
+    page.evaluate("window.__pwned = false")
+    page.locator("#sequence-input textarea").fill(
+        '>x<img src=x onerror="window.__pwned=true"><script>window.__pwned=true</script>\n' + UBIQUITIN
+    )
+    page.locator("#fold-button").click()
+    page.locator("#structure-status").get_by_text("<img", exact=False).wait_for(timeout=60_000)
+    assert page.evaluate("window.__pwned") is False

@@ -49,15 +49,48 @@ def _annotate_in_chunks(annotator: Annotator, proteins: list[Protein], size: int
     return out
 
 
+REGRESSION_SAMPLE = 120  # rows re-checked by the test suite through the app's prediction path
+
+
+def sumo_regression_sample(annotator: Annotator, validation_names: list[str], seed: int) -> dict:
+    """A fixed sample of validation windows, scored the way the app scores any sequence."""
+    by_name = {w.name: w for w in data.sumo_split("Train")}
+    names = sorted(np.random.default_rng(seed).choice(validation_names, REGRESSION_SAMPLE, replace=False))
+    windows = [by_name[n] for n in names]
+    annotations = _annotate_in_chunks(annotator, [Protein(w.name, (w.window,)) for w in windows])
+    scores = [next(s.probability for s in a.sites if s.position == data.SUMO_CENTRE + 1) for a in annotations]
+    return {
+        "split": "Train (validation proteins)",
+        "names": [str(n) for n in names],
+        "probabilities": [_round(x) for x in scores],
+        "roc_auc": _round(roc_auc([w.label for w in windows], scores)),
+    }
+
+
+def localization_regression_sample(annotator: Annotator, classes: list[str], seed: int) -> dict:
+    df = data.scl_split("eval")
+    df = df.loc[sorted(np.random.default_rng(seed).choice(df.index, REGRESSION_SAMPLE, replace=False))]
+    annotations = _annotate_in_chunks(annotator, [Protein(e, (s,)) for e, s in zip(df.index, df.seq)])
+    predicted = [a.top_localization[0] for a in annotations]
+    return {
+        "split": "eval",
+        "entries": df.index.tolist(),
+        "predicted": predicted,
+        "accuracy": _round(np.mean([p == t for p, t in zip(predicted, df.scl)])),
+    }
+
+
 def _round(x: float) -> float:
     return round(float(x), 4)
 
 
-def final_sumo_metrics(annotator: Annotator) -> dict:
+def final_sumo_metrics(annotator: Annotator, limit: int | None = None) -> dict:
     """ROC-AUC on Test and Hard_Test, each window run through Annotator.annotate like any input."""
     out = {}
     for split in ("Test", "Hard_Test"):
         windows = data.sumo_split(split)
+        if limit:
+            windows = windows[: limit // 2] + windows[-limit // 2 :]
         annotations = _annotate_in_chunks(annotator, [Protein(w.name, (w.window,)) for w in windows])
         scores = [
             next(s.probability for s in a.sites if s.position == data.SUMO_CENTRE + 1) for a in annotations
@@ -70,8 +103,10 @@ def final_sumo_metrics(annotator: Annotator) -> dict:
     return out
 
 
-def final_localization_metrics(annotator: Annotator, classes: list[str]) -> dict:
+def final_localization_metrics(annotator: Annotator, classes: list[str], limit: int | None = None) -> dict:
     df = data.scl_split("heldout")
+    if limit:
+        df = df.iloc[:limit]
     index = {c: i for i, c in enumerate(classes)}
     labels = np.array([index[c] for c in df.scl])
     annotations = _annotate_in_chunks(annotator, [Protein(e, (s,)) for e, s in zip(df.index, df.seq)])
@@ -104,6 +139,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-top-layer", action="store_true", help="SUMO head without a tuned top layer")
     parser.add_argument("--skip-cv", action="store_true", help="skip the protein-grouped CV report")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="one epoch per model and no CV: checks the pipeline end to end, quickly",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -148,8 +188,9 @@ def main(argv: list[str] | None = None) -> None:
     validation = np.concatenate([validation_base, np.zeros(len(homologs["labels"]), bool)])
     _, probe_predict, probe_val = ptm.train_probe(base, validation_base, args.seed)
     config = ptm.site_config(model.config, top)
-    head, head_val = ptm.train_site_head(train_sites, validation, config, model, args.seed)
-    cv = [] if args.skip_cv else ptm.grouped_cross_validation(base, config, seed=args.seed)
+    epochs = {"epochs": 1} if args.smoke else {}
+    head, head_val = ptm.train_site_head(train_sites, validation, config, model, args.seed, **epochs)
+    cv = [] if args.skip_cv or args.smoke else ptm.grouped_cross_validation(base, config, seed=args.seed)
     probe_test = {}
     for split in ("Test", "Hard_Test"):
         cached = ptm.load_sites(paths[split], with_states=False)
@@ -162,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     scl_heldout = localization.load_proteins(paths["heldout"], classes)
     loc_probe = localization.train_probe(scl_train, scl_eval, classes, args.seed)
     loc_config = localization.localization_config(model.config, classes, scl_train["pooled"].shape[1], True)
-    loc_head, _ = localization.train_localization_head(scl_train, scl_eval, loc_config, args.seed)
+    loc_head, _ = localization.train_localization_head(scl_train, scl_eval, loc_config, args.seed, **epochs)
     membrane = membrane_classes(classes)
     eval_probs = localization.predict_probabilities(loc_head, scl_eval)
     loc_eval = _localization_scores(scl_eval["labels"], eval_probs, len(classes), membrane)
@@ -219,8 +260,18 @@ def main(argv: list[str] | None = None) -> None:
     save_head(loc_head, loc_card, args.out, "localization")
     annotator = Annotator(args.backbone, heads_dir=args.out, max_length=10_000)
     annotator.backbone = backbone  # already loaded
-    sumo_card["metrics"]["final"] = final_sumo_metrics(annotator)
-    loc_card["metrics"]["heldout"] = final_localization_metrics(annotator, classes)
+    validation_names = sorted(
+        {
+            n
+            for n, v in zip(json.loads((paths["Train"] / "names.json").read_text()), validation_base)
+            if v and "|" not in n
+        }
+    )
+    sumo_card["regression_sample"] = sumo_regression_sample(annotator, validation_names, args.seed)
+    loc_card["regression_sample"] = localization_regression_sample(annotator, classes, args.seed)
+    limit = 100 if args.smoke else None
+    sumo_card["metrics"]["final"] = final_sumo_metrics(annotator, limit)
+    loc_card["metrics"]["heldout"] = final_localization_metrics(annotator, classes, limit)
     seconds = time.perf_counter() - started
     for card in (sumo_card, loc_card):
         card["pipeline_seconds"] = {"embedding": round(embed_seconds), "total": round(seconds)}

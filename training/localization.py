@@ -69,7 +69,7 @@ def predict_probabilities(head: LocalizationHead, data: dict, batch: int = 64) -
 
 
 def train_localization_head(
-    train: dict, validation: dict, config: dict, seed: int = 0, epochs: int = 30
+    train: dict, validation: dict, config: dict, seed: int = 0, epochs: int = 14
 ) -> tuple[LocalizationHead, float]:
     seed_everything(seed)
     head = LocalizationHead(config)
@@ -101,7 +101,7 @@ def train_localization_head(
         lr=5e-4,
         weight_decay=5e-2,
         batch_size=1,
-        patience=5,
+        patience=4,
         seed=seed,
         name="localization head",
     )

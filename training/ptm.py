@@ -84,7 +84,7 @@ def _inputs(head: SiteHead, data: dict, idx: np.ndarray):
 
 
 def train_site_head(
-    train: dict, validation: np.ndarray, config: dict, esm_model=None, seed: int = 0, epochs: int = 8
+    train: dict, validation: np.ndarray, config: dict, esm_model=None, seed: int = 0, epochs: int = 5
 ) -> tuple[SiteHead, float]:
     seed_everything(seed)
     head = SiteHead(config)

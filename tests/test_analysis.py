@@ -1,0 +1,120 @@
+"""PTM, localization and contacts: shipped heads on the real backbone, through the app and its API."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client.exceptions import AppError
+
+from models.annotation import HEADS_DIR, Annotator
+from models.sequences import Protein
+from tests.conftest import UBIQUITIN
+from training.metrics import roc_auc
+
+CARDS = {name: json.loads((HEADS_DIR / f"{name}.json").read_text()) for name in ("ptm_sumo", "localization")}
+
+
+@pytest.fixture(scope="module")
+def annotator(real_backbone) -> Annotator:
+    annotator = Annotator(real_backbone.spec)
+    annotator.backbone = real_backbone
+    return annotator
+
+
+def test_cards_record_backbone_data_metrics_and_command():
+    for card in CARDS.values():
+        assert (
+            card["backbone"]["weights_sha256"]
+            == "f4210829794c4a804b266fab3ac7d5f71c2d99f0d8de021cc6a8dfa28dff93e4"
+        )
+        assert card["training_command"].startswith("python -m training")
+        assert (HEADS_DIR / card["weights"]).is_file()
+    assert set(CARDS["ptm_sumo"]["metrics"]["final"]) == {"Test", "Hard_Test"}
+    assert CARDS["localization"]["metrics"]["heldout"]["n"] == 2631
+    assert len(CARDS["localization"]["config"]["classes"]) == 13
+
+
+def test_localization_head_reproduces_its_eval_sample(annotator):
+    from scldata import loader
+
+    sample = CARDS["localization"]["regression_sample"]
+    df = loader.load("eval").loc[sample["entries"]]
+    got = [
+        a.top_localization[0]
+        for a in annotator.annotate_many([Protein(e, (s,)) for e, s in zip(df.index, df.seq)], contacts=False)
+    ]
+    agree = np.mean([g == p for g, p in zip(got, sample["predicted"])])
+    assert agree >= 0.97, agree
+    accuracy = np.mean([g == t for g, t in zip(got, df.scl)])
+    assert accuracy == pytest.approx(sample["accuracy"], abs=0.025)
+
+
+def test_sumo_head_reproduces_its_validation_sample(annotator):
+    from training.data import SUMO_CENTRE, sumo_split
+
+    sample = CARDS["ptm_sumo"]["regression_sample"]
+    windows = {w.name: w for w in sumo_split("Train")}
+    chosen = [windows[n] for n in sample["names"]]
+    annotations = annotator.annotate_many([Protein(w.name, (w.window,)) for w in chosen], contacts=False)
+    scores = [next(s.probability for s in a.sites if s.position == SUMO_CENTRE + 1) for a in annotations]
+    np.testing.assert_allclose(scores, sample["probabilities"], atol=0.01)
+    assert roc_auc([w.label for w in chosen], scores) == pytest.approx(sample["roc_auc"], abs=0.01)
+
+
+def test_localization_endpoint(client):
+    result = client.predict(UBIQUITIN, api_name="/localization")
+    classes = CARDS["localization"]["config"]["classes"]
+    assert list(result["probabilities"]) == classes  # class names verbatim, all of them
+    assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert result["top"]["class"] == max(result["probabilities"], key=result["probabilities"].get)
+    assert result["membrane"] + result["soluble"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_ptm_endpoint_lists_every_lysine(client):
+    result = client.predict(">ubq\n" + UBIQUITIN, api_name="/ptm")
+    lysines = [i + 1 for i, aa in enumerate(UBIQUITIN) if aa == "K"]
+    assert [s["position"] for s in result["sites"]] == lysines
+    assert all(s["residue"] == "K" and s["type"] == "SUMOylation" for s in result["sites"])
+    assert all(0 <= s["probability"] <= 1 for s in result["sites"])
+    assert result["sites"][0]["window"] == "--MQIFVkTLTGKTI"
+
+
+def test_contacts_endpoint(client):
+    result = client.predict(UBIQUITIN, api_name="/contacts")
+    contacts = np.array(result["contacts"])
+    assert contacts.shape == (len(UBIQUITIN), len(UBIQUITIN))
+    np.testing.assert_allclose(contacts, contacts.T, atol=2e-3)
+
+
+def test_analyze_fills_every_tab_from_one_click(client):
+    (
+        status,
+        loc_plot,
+        loc_summary,
+        loc_json,
+        ptm_plot,
+        table,
+        csv_path,
+        ptm_json,
+        viewer,
+        contacts_plot,
+        note,
+    ) = client.predict(UBIQUITIN, 0.0, api_name="/analyze")
+    assert status == "" and loc_json["top"]["class"] in loc_summary
+    assert len(table["data"]) == UBIQUITIN.count("K")  # threshold 0: every lysine listed
+    rows = list(csv.DictReader(Path(csv_path).open()))
+    assert [int(r["position"]) for r in rows] == [s["position"] for s in ptm_json["sites"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("MKV@K", "'@' at residue 4"), ("MKVK:GGK", "take one chain"), ("A" * 2001, "analysis limit is 2,000")],
+)
+def test_analysis_bad_input(client, text, expected):
+    for api in ("/ptm", "/localization", "/contacts"):
+        with pytest.raises(AppError, match=expected):
+            client.predict(text, api_name=api)

