@@ -20,7 +20,7 @@ CARDS = {name: json.loads((HEADS_DIR / f"{name}.json").read_text()) for name in 
 
 @pytest.fixture(scope="module")
 def annotator(real_backbone) -> Annotator:
-    annotator = Annotator(real_backbone.spec)
+    annotator = Annotator(real_backbone.spec, max_length=10_000)  # as the training pipeline
     annotator.backbone = real_backbone
     return annotator
 

@@ -138,6 +138,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=None, help="embedding cache directory")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-top-layer", action="store_true", help="SUMO head without a tuned top layer")
+    parser.add_argument(
+        "--homologs",
+        action="store_true",
+        help="add esm-sumo's ~25k ortholog positives to SUMO training (off: on the "
+        "validation split they lowered ROC-AUC, 0.878 vs 0.89)",
+    )
     parser.add_argument("--skip-cv", action="store_true", help="skip the protein-grouped CV report")
     parser.add_argument(
         "--smoke",
@@ -158,7 +164,10 @@ def main(argv: list[str] | None = None) -> None:
         or cache_root() / "training" / (weights_sha or hashlib.sha1(args.backbone.encode()).hexdigest())[:16]
     )
     log.info("backbone %s (%s), cache %s", args.backbone, backbone.path, cache)
-    paths = {s: cache_sumo(backbone, s, cache) for s in ("Train", "homologs", "Test", "Hard_Test")}
+    sumo_splits = (
+        ("Train", "homologs", "Test", "Hard_Test") if args.homologs else ("Train", "Test", "Hard_Test")
+    )
+    paths = {s: cache_sumo(backbone, s, cache) for s in sumo_splits}
     paths.update({s: cache_scl(backbone, s, cache) for s in ("train", "eval", "heldout")})
     embed_seconds = time.perf_counter() - started
     backbone_card = {
@@ -179,13 +188,16 @@ def main(argv: list[str] | None = None) -> None:
     # --- SUMOylation ------------------------------------------------------------------------
     top = not args.no_top_layer
     base = ptm.load_sites(paths["Train"], with_states=top)
-    homologs = ptm.load_sites(paths["homologs"], with_states=top)
     validation_base = ptm.grouped_split(base["groups"], ptm.VALIDATION_FRACTION, args.seed)
-    held_proteins = set(base["groups"][validation_base])
-    # Ortholog positives of validation proteins are dropped: they would leak into training.
-    homologs = {k: v[~np.isin(homologs["groups"], list(held_proteins))] for k, v in homologs.items()}
-    train_sites = ptm.concat([base, homologs])
-    validation = np.concatenate([validation_base, np.zeros(len(homologs["labels"]), bool)])
+    train_sites, validation, n_homologs = base, validation_base, 0
+    if args.homologs:
+        homologs = ptm.load_sites(paths["homologs"], with_states=top)
+        held_proteins = set(base["groups"][validation_base])
+        # Ortholog positives of validation proteins are dropped: they would leak into training.
+        homologs = {k: v[~np.isin(homologs["groups"], list(held_proteins))] for k, v in homologs.items()}
+        train_sites = ptm.concat([base, homologs])
+        validation = np.concatenate([validation_base, np.zeros(len(homologs["labels"]), bool)])
+        n_homologs = len(homologs["labels"])
     _, probe_predict, probe_val = ptm.train_probe(base, validation_base, args.seed)
     config = ptm.site_config(model.config, top)
     epochs = {"epochs": 1} if args.smoke else {}
@@ -224,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
             "variant": data.SUMO_VARIANT,
             "train_windows": int(len(base["labels"])),
             "train_positive": int(base["labels"].sum()),
-            "homolog_positives_added": int(len(homologs["labels"])),
+            "homolog_positives_added": int(n_homologs),
             "validation": "10% of Train proteins (grouped), ortholog positives of those dropped",
             "final_test_sets": ["Test", "Hard_Test"],
         },
