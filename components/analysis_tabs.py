@@ -15,6 +15,7 @@ import gradio as gr
 import numpy as np
 
 from components.annotation_plots import cb_contact_map, contacts_figure, localization_figure, ptm_figure
+from components.structure_tab import error_html
 from components.structure_viewer import placeholder, render_structure
 from models.errors import BackboneUnavailable, SequenceError
 from models.pdb import cb_coordinates
@@ -141,10 +142,6 @@ def _write_sites_csv(record_id: str, sites: list[dict], root: Path) -> str:
     return str(path)
 
 
-def _error_html(message: str) -> str:
-    return f'<div class="fold-error"><strong>Analysis unavailable.</strong> {html.escape(message)}</div>'
-
-
 def make_analyze_handler(studio: Any, script_url: str, download_root: Path | None = None):
     root = download_root or Path(tempfile.mkdtemp(prefix="protein-studio-analysis-"))
 
@@ -160,7 +157,7 @@ def make_analyze_handler(studio: Any, script_url: str, download_root: Path | Non
             protein, annotation = annotate(text)
         except BackboneUnavailable as error:
             empty = [None] * 11
-            empty[0] = _error_html(str(error))
+            empty[0] = error_html("Analysis unavailable.", str(error))
             return tuple(empty)
         except gr.Error:
             raise
