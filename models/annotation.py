@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -172,7 +171,7 @@ class Annotator:
                 if contacts:  # only complete annotations are remembered
                     self._remember(sequence, found[sequence])
         return [
-            found[p.sequence] if found[p.sequence].id == p.id else _renamed(found[p.sequence], p.id)
+            found[p.sequence] if found[p.sequence].id == p.id else replace(found[p.sequence], id=p.id)
             for p in proteins
         ]
 
@@ -206,13 +205,3 @@ class Annotator:
 
     def cards(self) -> dict:
         return {name: card for name, (_, card) in self.heads().items()}
-
-
-def _renamed(annotation: Annotation, new_id: str) -> Annotation:
-    from dataclasses import replace
-
-    return replace(annotation, id=new_id)
-
-
-def read_card(name: str, heads_dir: Path = HEADS_DIR) -> dict:
-    return json.loads((Path(heads_dir) / f"{name}.json").read_text())
