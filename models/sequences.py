@@ -71,6 +71,15 @@ def _list_items(items: list[str], total: int | None = None) -> str:
     return shown
 
 
+@dataclass(frozen=True)
+class RecordError:
+    """A record of a multi-record input that could not be parsed; the others still can."""
+
+    id: str
+    index: int  # 1-based record number in the input
+    message: str
+
+
 @dataclass
 class _RecordBuilder:
     header: str | None
@@ -139,6 +148,21 @@ def parse(
     lowercase and one trailing '*'. Everything else that is not an amino-acid letter is an
     error naming the character, its 1-based residue position and its line and column.
     """
+    records = parse_records(text, max_chars=max_chars, max_records=max_records)
+    for record in records:
+        if isinstance(record, RecordError):
+            raise SequenceError(record.message)
+    return records
+
+
+def parse_records(
+    text: str | None,
+    *,
+    max_chars: int = DEFAULT_MAX_INPUT_CHARS,
+    max_records: int = DEFAULT_MAX_RECORDS,
+) -> list[Protein | RecordError]:
+    """Like `parse`, but a bad record becomes a `RecordError` in its place instead of failing
+    the whole input (batch prediction). Input-wide problems (empty, over a limit) still raise."""
     if text is None or not text.strip():
         raise SequenceError("No sequence found: paste a protein sequence or FASTA text.")
     if len(text) > max_chars:
@@ -181,7 +205,13 @@ def parse(
     if not records:  # only ';' comment lines
         raise SequenceError("No sequence found: paste a protein sequence or FASTA text.")
     multi = len(records) > 1
-    return [_build_record(r, multi) for r in records]
+    out: list[Protein | RecordError] = []
+    for r in records:
+        try:
+            out.append(_build_record(r, multi))
+        except SequenceError as error:
+            out.append(RecordError(r.id, r.index, str(error)))
+    return out
 
 
 def parse_one(text: str | None, **limits: int) -> Protein:

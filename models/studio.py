@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
-from models.annotation import DEFAULT_MAX_ANALYZE_LENGTH, HEADS_DIR, Annotation, Annotator
-from models.backbone import DEFAULT_BACKBONE
+import numpy as np
+
+from models.annotation import DEFAULT_MAX_ANALYZE_LENGTH, HEADS_DIR, TASKS, Annotation, Annotator
+from models.backbone import DEFAULT_BACKBONE, cache_root
+from models.disk_cache import DEFAULT_MAX_BYTES, DiskCache, fingerprint_path
 from models.folding import DEFAULT_FOLD_MODEL, Folder
 from models.gpu import gpu_task
 from models.sequences import Protein, check_foldable
@@ -25,6 +30,17 @@ class StudioConfig:
     heads_dir: str = str(HEADS_DIR)
     max_analyze_length: int = DEFAULT_MAX_ANALYZE_LENGTH
     cache_entries: int = 32
+    # Persistent results shared by the app and predict.py; None turns it off.
+    result_cache: str | None = field(default_factory=lambda: default_result_cache())
+    result_cache_bytes: int = DEFAULT_MAX_BYTES
+
+
+def default_result_cache() -> str | None:
+    """PROTEIN_STUDIO_RESULTS (a directory, or "off"), else <cache root>/results."""
+    value = os.environ.get("PROTEIN_STUDIO_RESULTS", "").strip()
+    if value.lower() in ("off", "none", "0"):
+        return None
+    return value or str(cache_root() / "results")
 
 
 class Studio:
@@ -36,9 +52,15 @@ class Studio:
         # The 8M backbone is faster on CPU than the GPU round trip for one sequence; it follows
         # --device only when that names a GPU explicitly.
         backbone_device = self.config.device if self.config.device.startswith("cuda") else "cpu"
+        self.result_cache = DiskCache(self.config.result_cache, self.config.result_cache_bytes)
         self.annotator = Annotator(
-            self.config.backbone, backbone_device, self.config.heads_dir, self.config.max_analyze_length
+            self.config.backbone,
+            backbone_device,
+            self.config.heads_dir,
+            self.config.max_analyze_length,
+            result_cache=self.result_cache,
         )
+        self._fold_model_key: str | None = None
         self._structures: OrderedDict[str, Structure] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -52,7 +74,10 @@ class Studio:
             if cached is not None:
                 self._structures.move_to_end(key)
         if cached is None:
+            cached = self._structure_from_disk(protein)
+        if cached is None:
             cached = _fold_on_accelerator(self.folder, protein)
+            self._structure_to_disk(cached)
             with self._cache_lock:
                 self._structures[key] = cached
                 while len(self._structures) > self.config.cache_entries:
@@ -68,6 +93,55 @@ class Studio:
     def annotate(self, protein: Protein) -> Annotation:
         """PTM sites, localization and contacts from one backbone pass (memoised)."""
         return self.annotator.annotate(protein)
+
+    def annotate_many(self, proteins: list[Protein], tasks: tuple[str, ...] = TASKS) -> list[Annotation]:
+        return self.annotator.annotate_many(proteins, tasks=tasks)
+
+    @property
+    def fold_model_key(self) -> str:
+        """Cache identity of the folding model: its Hub id, or a local directory's fingerprint."""
+        if self._fold_model_key is None:
+            path = Path(self.config.fold_model)
+            suffix = f"@{fingerprint_path(path)}" if path.exists() else ""
+            self._fold_model_key = f"{self.config.fold_model}{suffix}"
+        return self._fold_model_key
+
+    def _structure_from_disk(self, protein: Protein) -> Structure | None:
+        if not self.result_cache.enabled:
+            return None
+        hit = self.result_cache.get(self.fold_model_key, "structure", protein.sequence)
+        if hit is None:
+            return None
+        try:
+            return Structure(
+                id=protein.id,
+                chains=tuple(hit["chains"]),
+                pdb=hit["pdb"],
+                plddt=hit["plddt"],
+                pae=hit["pae"],
+                ptm=float(hit["ptm"]),
+                model=hit["model"],
+                device=hit["device"],
+                seconds=float(hit["seconds"]),
+                chunk_size=hit["chunk_size"],
+                notes=[*hit["notes"], "from the result cache"],
+            )
+        except (KeyError, TypeError, ValueError):  # an entry from an older layout: recompute
+            return None
+
+    def _structure_to_disk(self, s: Structure) -> None:
+        extra = {
+            "chains": list(s.chains),
+            "pdb": s.pdb,
+            "ptm": s.ptm,
+            "model": s.model,
+            "device": s.device,
+            "seconds": s.seconds,
+            "chunk_size": s.chunk_size,
+            "notes": s.notes,
+        }
+        arrays = {"plddt": np.asarray(s.plddt), "pae": np.asarray(s.pae)}
+        self.result_cache.put(self.fold_model_key, "structure", ":".join(s.chains), arrays, extra)
 
 
 @gpu_task(duration=180)

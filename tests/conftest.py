@@ -19,6 +19,9 @@ sys.path.insert(0, str(ROOT))
 # Offline by construction: no Hub lookups, no analytics.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Tests that exercise the persistent result cache give it their own directory; elsewhere a hit
+# left by an earlier test would hide the code under test.
+os.environ["PROTEIN_STUDIO_RESULTS"] = "off"
 
 UBIQUITIN = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
 INSULIN_A = "GIVEQCCTSICSLYQLENYCN"

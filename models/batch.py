@@ -1,0 +1,352 @@
+"""Batch prediction over many records: the engine behind `predict.py` and the app's Batch tab.
+
+Output layout (the same for the CLI and the tab's ZIP):
+
+    summary.csv          one row per input record, in input order (nothing is dropped)
+    localization.csv     id + one probability column per class
+    ptm_sites.csv        id, position, residue, type, probability: every candidate residue
+    structures/<id>.pdb  scores/<id>.json (pLDDT, PAE, pTM)   contacts/<id>.npy (float16, L x L)
+    records/<id>.json    per-record results; written last, so its presence means "done"
+
+Why per-record files: a re-run skips records already done (resume), and processes launched by
+`accelerate launch` each write their own records, which the main process merges into the CSVs
+in input order. The work is cut into length-sorted chunks assigned round-robin to ranks; the
+chunking does not depend on the number of processes, so every sequence is computed in the same
+batch with any number of them and the merged output is byte-identical. Timings and devices are
+kept out of the files for the same reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models.annotation import TASKS as FUNCTION_TASKS
+from models.annotation import Annotation
+from models.errors import BackboneUnavailable, FoldingOutOfMemory, FoldingUnavailable, SequenceError
+from models.sequences import Protein, RecordError, parse_records
+from models.structure import Structure
+
+log = logging.getLogger(__name__)
+
+ALL_TASKS = ("structure", *FUNCTION_TASKS)
+DEFAULT_TASKS = ALL_TASKS
+DEFAULT_THRESHOLD = 0.5
+CHUNK_RECORDS = 16  # records per unit of work: one annotate_many call, one rank
+SUMMARY_COLUMNS = (
+    "id",
+    "length",
+    "status",
+    "error",
+    "mean_plddt",
+    "ptm",
+    "top_localization",
+    "top_localization_probability",
+    "ptm_sites_above_threshold",
+)
+
+
+@dataclass(frozen=True)
+class Record:
+    index: int  # 0-based position in the input
+    id: str
+    name: str  # file-name-safe, unique id used for output files
+    protein: Protein | None
+    error: str | None = None  # why the record cannot be predicted at all
+
+
+def parse_tasks(text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """'structure,ptm' -> ('structure', 'ptm') in canonical order; unknown names are an error."""
+    names = [t.strip().lower() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
+    unknown = [t for t in names if t not in ALL_TASKS]
+    if unknown:
+        raise ValueError(f"Unknown task {', '.join(map(repr, unknown))}; choose from {', '.join(ALL_TASKS)}.")
+    if not names:
+        raise ValueError(f"No task given; choose from {', '.join(ALL_TASKS)}.")
+    return tuple(t for t in ALL_TASKS if t in names)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._|+=-]")
+
+
+def safe_name(record_id: str) -> str:
+    """A file name for the record's outputs: the id with anything unusual replaced by '_'."""
+    name = _UNSAFE.sub("_", record_id)[:120]
+    return name if name.strip(".") else f"_{name}"
+
+
+def read_records(text: str, max_chars: int, max_records: int) -> list[Record]:
+    """Parse a multi-FASTA into records; bad records carry their error. Raises SequenceError
+    only for input-wide problems (empty, over the size or record limit)."""
+    records: list[Record] = []
+    seen: dict[str, int] = {}
+    for index, parsed in enumerate(parse_records(text, max_chars=max_chars, max_records=max_records)):
+        name = safe_name(parsed.id)
+        error = parsed.message if isinstance(parsed, RecordError) else None
+        protein = None if isinstance(parsed, RecordError) else parsed
+        if name in seen:
+            # Ids name the output files and the CSV rows: a duplicate would overwrite another
+            # record's results, so it is reported (under a file name of its own) instead.
+            error = (
+                f"Record {index + 1} '{parsed.id}': duplicate id (record {seen[name] + 1} has the same "
+                "first word in its header); give every record a unique id."
+            )
+            protein = None
+            name = f"{name}.record{index + 1}"
+        seen.setdefault(name, index)
+        records.append(Record(index, parsed.id, name, protein, error))
+    return records
+
+
+def _sha(sequence: str) -> str:
+    return hashlib.sha256(sequence.encode()).hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _record_path(out: Path, record: Record) -> Path:
+    return out / "records" / f"{record.name}.json"
+
+
+def is_done(out: Path, record: Record, tasks: tuple[str, ...]) -> bool:
+    """Already predicted for these tasks in an earlier run (same sequence, nothing to retry)."""
+    if record.protein is None:
+        return False
+    try:
+        saved = json.loads(_record_path(out, record).read_text())
+    except (OSError, ValueError):
+        return False
+    return (
+        saved.get("sequence_sha256") == _sha(record.protein.sequence)
+        and set(tasks) <= set(saved.get("tasks", []))
+        and not set(tasks) & set(saved.get("retry", []))
+    )
+
+
+def plan(
+    records: list[Record], tasks: tuple[str, ...], out: Path, rank: int = 0, world: int = 1
+) -> list[list[Record]]:
+    """This rank's chunks of pending records. Chunks are cut from the length-sorted pending
+    list independently of `world`, then dealt round-robin, so batches are the same for any
+    number of processes (and lengths are balanced between ranks)."""
+    pending = [r for r in records if r.protein is not None and not is_done(out, r, tasks)]
+    pending.sort(key=lambda r: (r.protein.length, r.index))
+    chunks = [pending[i : i + CHUNK_RECORDS] for i in range(0, len(pending), CHUNK_RECORDS)]
+    return chunks[rank::world]
+
+
+@dataclass(frozen=True)
+class Failure:
+    message: str
+    transient: bool  # worth retrying on a re-run (not an input error, which would repeat)
+
+
+def _failure(error: BaseException) -> Failure:
+    if isinstance(error, SequenceError):
+        return Failure(str(error), transient=False)
+    if isinstance(error, BackboneUnavailable | FoldingUnavailable | FoldingOutOfMemory):
+        return Failure(str(error), transient=True)
+    log.error("Unexpected error in batch prediction", exc_info=error)
+    return Failure(f"unexpected error ({type(error).__name__}); see the log", transient=True)
+
+
+def _annotate_chunk(studio, proteins: list[Protein], tasks: tuple[str, ...]) -> list[Annotation | Failure]:
+    """An annotation or a Failure per protein: one bad protein never fails the chunk."""
+    try:
+        return list(studio.annotate_many(proteins, tasks=tasks))
+    except Exception as error:  # noqa: BLE001 - isolate the failing record below
+        if len(proteins) == 1:
+            return [_failure(error)]
+        log.warning("Chunk of %d failed (%s); retrying one record at a time", len(proteins), error)
+        return [_annotate_chunk(studio, [p], tasks)[0] for p in proteins]
+
+
+def run(
+    studio,
+    records: list[Record],
+    tasks: tuple[str, ...],
+    out: Path,
+    rank: int = 0,
+    world: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Predict this rank's pending records and write their files. Returns how many it did."""
+    out = Path(out)
+    if rank == 0:
+        for record in records:
+            if record.protein is None:
+                _write_record(out, record, tasks, {}, {"input": Failure(record.error, False)})
+    function_tasks = tuple(t for t in tasks if t in FUNCTION_TASKS)
+    done = 0
+    for chunk in plan(records, tasks, out, rank, world):
+        failures: dict[int, dict[str, Failure]] = {r.index: {} for r in chunk}
+        analysable = []
+        for r in chunk:
+            try:
+                if function_tasks:
+                    studio.annotator.check(r.protein)
+                    analysable.append(r)
+            except SequenceError as error:
+                failures[r.index].update({t: _failure(error) for t in function_tasks})
+        annotations = {}
+        if analysable:
+            answers = _annotate_chunk(studio, [r.protein for r in analysable], function_tasks)
+            annotations = {r.index: a for r, a in zip(analysable, answers)}
+        for r in chunk:
+            results: dict[str, object] = {}
+            annotation = annotations.get(r.index)
+            if isinstance(annotation, Failure):
+                failures[r.index].update({t: annotation for t in function_tasks})
+            elif annotation is not None:
+                results["annotation"] = annotation
+            if "structure" in tasks:
+                try:
+                    results["structure"] = studio.fold(r.protein)  # checks foldability itself
+                except Exception as error:  # noqa: BLE001 - reported per record, never fatal
+                    failures[r.index]["structure"] = _failure(error)
+            _write_record(out, r, tasks, results, failures[r.index])
+            done += 1
+            if progress:
+                progress(1)
+    return done
+
+
+def _write_record(out: Path, record: Record, tasks, results: dict, failures: dict[str, Failure]) -> None:
+    saved: dict = {
+        "index": record.index,
+        "id": record.id,
+        "tasks": list(tasks),
+        "errors": {task: f.message for task, f in failures.items()},
+        "retry": [task for task, f in failures.items() if f.transient],
+    }
+    if record.protein is not None:
+        saved["length"] = record.protein.length
+        saved["sequence_sha256"] = _sha(record.protein.sequence)
+    structure: Structure | None = results.get("structure")
+    if structure is not None:
+        _write_atomic(out / "structures" / f"{record.name}.pdb", structure.pdb.encode())
+        scores = structure.scores()
+        for volatile in ("seconds", "device", "notes", "chunk_size"):  # differ run to run
+            scores.pop(volatile, None)
+        scores["id"] = record.id
+        _write_atomic(out / "scores" / f"{record.name}.json", json.dumps(scores).encode())
+        saved["structure"] = {"mean_plddt": structure.mean_plddt, "ptm": structure.ptm}
+    annotation: Annotation | None = results.get("annotation")
+    if annotation is not None:
+        if "localization" in tasks:
+            saved["localization"] = annotation.localization
+        if "ptm" in tasks:
+            saved["ptm_sites"] = [
+                {"position": s.position, "residue": s.residue, "type": s.type, "probability": s.probability}
+                for s in annotation.sites
+            ]
+        if "contacts" in tasks and annotation.contacts is not None:
+            path = out / "contacts" / f"{record.name}.npy"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
+            with os.fdopen(fd, "wb") as handle:
+                np.save(handle, annotation.contacts.astype(np.float16))
+            os.replace(tmp, path)
+    _write_atomic(_record_path(out, record), json.dumps(saved).encode())
+
+
+def _fmt(x: float | None, digits: int) -> str:
+    return "" if x is None else f"{x:.{digits}f}"
+
+
+def merge(
+    out: Path, records: list[Record], tasks: tuple[str, ...], threshold: float = DEFAULT_THRESHOLD
+) -> list[dict]:
+    """Write the CSVs from the per-record files, in input order. Returns the summary rows."""
+    out = Path(out)
+    rows, loc_rows, site_rows = [], [], []
+    classes: list[str] = []
+    for record in records:
+        try:
+            saved = json.loads(_record_path(out, record).read_text())
+            if record.protein is not None and saved.get("sequence_sha256") != _sha(record.protein.sequence):
+                raise ValueError("stale")
+        except (OSError, ValueError):
+            saved = {"errors": {"all": "not predicted (a process stopped early); run again to resume"}}
+        errors = {t: m for t, m in saved.get("errors", {}).items() if t in tasks or t in ("input", "all")}
+        failed = set(errors) & set(tasks)
+        status = "ok" if not errors else ("partial" if failed and failed != set(tasks) else "error")
+        by_message: dict[str, list[str]] = {}  # one message, however many tasks it stopped
+        for task, m in errors.items():
+            by_message.setdefault(m, []).append(task)
+        message = " | ".join(
+            m if set(ts) & {"input", "all"} else f"{', '.join(ts)}: {m}" for m, ts in by_message.items()
+        )
+        structure = saved.get("structure") if "structure" in tasks else None
+        localization = saved.get("localization") if "localization" in tasks else None
+        sites = saved.get("ptm_sites") if "ptm" in tasks else None
+        top = max(localization, key=localization.get) if localization else None
+        rows.append(
+            {
+                "id": record.id,
+                "length": record.protein.length if record.protein else "",
+                "status": status,
+                "error": message,
+                "mean_plddt": _fmt(structure and structure["mean_plddt"], 2),
+                "ptm": _fmt(structure and structure["ptm"], 4),
+                "top_localization": top or "",
+                "top_localization_probability": _fmt(localization[top] if top else None, 4),
+                "ptm_sites_above_threshold": ""
+                if sites is None
+                else sum(s["probability"] >= threshold for s in sites),
+            }
+        )
+        if localization:
+            classes = classes or list(localization)
+            loc_rows.append({"id": record.id, **{c: _fmt(localization[c], 6) for c in classes}})
+        for s in sites or []:
+            site_rows.append({"id": record.id, **s, "probability": _fmt(s["probability"], 4)})
+    _write_csv(out / "summary.csv", SUMMARY_COLUMNS, rows)
+    if "localization" in tasks:
+        _write_csv(out / "localization.csv", ("id", *classes), loc_rows)
+    if "ptm" in tasks:
+        _write_csv(out / "ptm_sites.csv", ("id", "position", "residue", "type", "probability"), site_rows)
+    return rows
+
+
+def _write_csv(path: Path, columns, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def zip_outputs(out: Path, zip_path: Path) -> Path:
+    """The CLI's output files as one ZIP (what the app's Batch tab offers for download)."""
+    out = Path(out)
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(out.rglob("*")):
+            if (
+                path.is_file()
+                and path.resolve() != Path(zip_path).resolve()
+                and not path.name.startswith(".tmp-")
+            ):
+                archive.write(path, path.relative_to(out).as_posix())
+    return Path(zip_path)

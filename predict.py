@@ -1,0 +1,152 @@
+"""Batch prediction from the command line: a (multi-)FASTA in, CSVs and per-protein files out.
+
+    python predict.py proteome.fasta --out results/ --tasks ptm,localization
+    accelerate launch --cpu --num_processes 2 predict.py proteome.fasta --out results/
+
+Exit status: 0 every record predicted; 1 some records failed (see the `error` column of
+summary.csv); 2 the input or the options could not be used at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gzip
+import logging
+import os
+import sys
+from pathlib import Path
+
+from models.annotation import HEADS_DIR
+from models.backbone import DEFAULT_BACKBONE
+from models.batch import ALL_TASKS, DEFAULT_THRESHOLD, merge, parse_tasks, read_records, run
+from models.folding import DEFAULT_FOLD_MODEL
+from models.sequences import SequenceError
+from models.studio import DEFAULT_MAX_FOLD_LENGTH, Studio, StudioConfig, default_result_cache
+
+MAX_INPUT_BYTES = 1024**3  # a whole proteome fits many times over; beyond this, split the file
+MAX_RECORDS = 1_000_000
+log = logging.getLogger("predict")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(
+        description="Predict structure, PTM sites, localization and contacts for each record of a FASTA.",
+        epilog="Under `accelerate launch` the records are split across processes and merged into one output.",
+    )
+    parser.add_argument("input", type=Path, help="FASTA file (plain or .gz), one or many records")
+    parser.add_argument("--out", type=Path, required=True, help="output directory (re-runs resume in it)")
+    parser.add_argument(
+        "--tasks",
+        default=",".join(ALL_TASKS),
+        help=f"comma-separated subset of {','.join(ALL_TASKS)} (default: all)",
+    )
+    parser.add_argument(
+        "--fold-model", default=env("ESMFOLD_MODEL", DEFAULT_FOLD_MODEL), help="ESMFold Hub id or dir"
+    )
+    parser.add_argument(
+        "--backbone", default=env("ESM_BACKBONE", DEFAULT_BACKBONE), help="ESM-2 Hub id or dir"
+    )
+    parser.add_argument(
+        "--heads", default=env("PROTEIN_STUDIO_HEADS", str(HEADS_DIR)), help="trained heads dir"
+    )
+    parser.add_argument(
+        "--device", default=env("PROTEIN_STUDIO_DEVICE", "auto"), help="auto, cpu, cuda, cuda:N"
+    )
+    parser.add_argument(
+        "--max-fold-length", type=int, default=int(env("MAX_FOLD_LENGTH", DEFAULT_MAX_FOLD_LENGTH))
+    )
+    parser.add_argument("--max-analyze-length", type=int, default=int(env("MAX_ANALYZE_LENGTH", "2000")))
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help="probability at which a PTM site counts in summary.csv (ptm_sites.csv lists every candidate)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def read_input(path: Path) -> str:
+    """The file's text; gzip is detected by content. Raises SequenceError with what is wrong."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise SequenceError(f"{path} is {size:,} bytes; the limit is {MAX_INPUT_BYTES:,}. Split it.")
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except OSError as error:
+        raise SequenceError(f"Cannot read {path}: {error.strerror or error}") from error
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SequenceError(
+            f"{path} is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start:,}); "
+            "give a FASTA text file."
+        ) from error
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        tasks = parse_tasks(args.tasks)
+        records = read_records(read_input(args.input), max_chars=MAX_INPUT_BYTES, max_records=MAX_RECORDS)
+    except (ValueError, SequenceError) as error:
+        print(f"predict.py: {error}", file=sys.stderr)
+        return 2
+
+    from accelerate import PartialState
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # one progress bar: ours
+
+    # One process unless started by `accelerate launch`. The long timeout lets a rank that
+    # finished early wait at the final barrier for one still folding.
+    state = PartialState(timeout=datetime.timedelta(days=7))
+    device = args.device
+    if device == "auto" and state.device.type == "cuda":
+        device = str(state.device)  # one GPU per process
+    studio = Studio(
+        StudioConfig(
+            fold_model=args.fold_model,
+            device=device,
+            max_fold_length=args.max_fold_length,
+            backbone=args.backbone,
+            heads_dir=args.heads,
+            max_analyze_length=args.max_analyze_length,
+            result_cache=None if args.no_cache else default_result_cache(),
+        )
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    from tqdm import tqdm
+
+    # Every rank computes the same plan; each counts only its own chunks.
+    from models.batch import plan
+
+    mine = sum(len(c) for c in plan(records, tasks, args.out, state.process_index, state.num_processes))
+    label = "records" if state.num_processes == 1 else f"records (process 1 of {state.num_processes})"
+    with tqdm(total=mine, desc=label, unit="rec", disable=args.quiet or not state.is_main_process) as bar:
+        run(studio, records, tasks, args.out, state.process_index, state.num_processes, progress=bar.update)
+    state.wait_for_everyone()
+    if not state.is_main_process:
+        return 0
+    rows = merge(args.out, records, tasks, args.threshold)
+    failed = [r for r in rows if r["status"] != "ok"]
+    print(
+        f"{len(rows) - len(failed):,} of {len(rows):,} records predicted ({', '.join(tasks)}) -> {args.out}",
+        file=sys.stderr,
+    )
+    for row in failed[:10]:
+        print(f"  {row['id']}: {row['status']}: {row['error']}", file=sys.stderr)
+    if len(failed) > 10:
+        print(f"  ... and {len(failed) - 10:,} more; see {args.out / 'summary.csv'}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
