@@ -1,0 +1,207 @@
+"""Batch prediction: `predict.py` as users run it (also under `accelerate launch`), and the
+record handling under it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.batch import parse_tasks, read_records, safe_name
+from tests.conftest import INSULIN_A, INSULIN_B, UBIQUITIN
+
+ROOT = Path(__file__).resolve().parent.parent
+CRAMBIN = "TTCCPSIVARSNFNVCRLPGTPEAICATYTGCIIIPGATCPFDFTYY"
+
+MIXED = f""">ubq human ubiquitin
+{UBIQUITIN}
+>bad broken record
+MKV@LLK
+>crambin
+{CRAMBIN}
+>has_x
+MKKXLLEEKAGLKQ
+>no_sequence
+>insulin A and B
+{INSULIN_A}:{INSULIN_B}
+>ubq duplicate id
+MKVLAAGG
+"""
+
+
+def _predict(args: list[str], env: dict | None = None, launcher: list[str] | None = None):
+    command = [*(launcher or [sys.executable]), "predict.py", *map(str, args)]
+    return subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})}
+    )
+
+
+def _csv(path: Path) -> list[dict]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_read_records_keeps_every_record_with_its_problem():
+    records = read_records(MIXED, max_chars=10_000, max_records=100)
+    assert [r.id for r in records] == ["ubq", "bad", "crambin", "has_x", "no_sequence", "insulin", "ubq"]
+    bad = records[1]
+    assert bad.protein is None and "'@' at residue 4 (line 4, column 4)" in bad.error
+    assert "no sequence" in records[4].error
+    assert records[5].protein.chains == (INSULIN_A, INSULIN_B)
+    duplicate = records[6]
+    assert duplicate.protein is None and "duplicate id" in duplicate.error
+    assert duplicate.name != records[0].name  # its error has a file of its own
+
+
+@pytest.mark.parametrize(
+    ("record_id", "expected"),
+    [("sp|P69905|HBA_HUMAN", "sp|P69905|HBA_HUMAN"), ("a/b", "a_b"), ("..", "_.."), ("x<y>", "x_y_")],
+)
+def test_safe_name_never_leaves_the_output_directory(record_id, expected):
+    assert safe_name(record_id) == expected
+
+
+def test_parse_tasks():
+    assert parse_tasks("contacts, ptm") == ("ptm", "contacts")
+    with pytest.raises(ValueError, match="Unknown task 'fold'"):
+        parse_tasks("structure,fold")
+
+
+@pytest.fixture(scope="module")
+def mixed_run(tiny_fold_model, real_backbone, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("predict")
+    fasta = tmp / "mixed.fasta"
+    fasta.write_text(MIXED)
+    out = tmp / "out"
+    result = _predict([fasta, "--out", out, "--fold-model", tiny_fold_model, "--no-cache"])
+    return fasta, out, result
+
+
+def test_cli_reports_every_record_in_input_order(mixed_run):
+    _, out, result = mixed_run
+    assert result.returncode == 1, result.stderr  # some records failed
+    rows = _csv(out / "summary.csv")
+    assert [r["id"] for r in rows] == ["ubq", "bad", "crambin", "has_x", "no_sequence", "insulin", "ubq"]
+    status = {(r["id"], r["status"]) for r in rows}
+    assert ("crambin", "ok") in status and ("bad", "error") in status
+    by_id = {r["id"]: r for r in rows[:6]}
+    assert "'@' at residue 4" in by_id["bad"]["error"]
+    # X folds to nothing, so the structure alone fails; the analysis tasks still ran.
+    assert by_id["has_x"]["status"] == "partial"
+    assert by_id["has_x"]["error"].startswith("structure:") and "'X' at residue 4" in by_id["has_x"]["error"]
+    assert by_id["has_x"]["top_localization"]
+    # A complex folds but takes no single-chain analysis.
+    assert by_id["insulin"]["status"] == "partial" and by_id["insulin"]["mean_plddt"]
+    assert "2 chains" in by_id["insulin"]["error"]
+    assert rows[6]["status"] == "error" and "duplicate id" in rows[6]["error"]
+    ok = by_id["ubq"]
+    assert ok["length"] == str(len(UBIQUITIN)) and 0 < float(ok["mean_plddt"]) <= 100
+    assert 0 <= float(ok["ptm"]) <= 1 and 0 < float(ok["top_localization_probability"]) <= 1
+    assert "bad: error:" in result.stderr  # the failures are also named on the terminal
+
+
+def test_cli_writes_every_output_file(mixed_run):
+    _, out, _ = mixed_run
+    loc = _csv(out / "localization.csv")
+    assert [r["id"] for r in loc] == ["ubq", "crambin", "has_x"]
+    for row in loc:
+        assert abs(sum(float(v) for k, v in row.items() if k != "id") - 1) < 1e-4
+    sites = _csv(out / "ptm_sites.csv")
+    ubq_lysines = [i + 1 for i, aa in enumerate(UBIQUITIN) if aa == "K"]
+    assert [int(s["position"]) for s in sites if s["id"] == "ubq"] == ubq_lysines  # every candidate
+    assert {s["residue"] for s in sites} == {"K"}
+    summary = {r["id"]: r for r in _csv(out / "summary.csv")[:6]}  # the 7th repeats an id
+    above = sum(float(s["probability"]) >= 0.5 for s in sites if s["id"] == "ubq")
+    assert int(summary["ubq"]["ptm_sites_above_threshold"]) == above
+    scores = json.loads((out / "scores" / "ubq.json").read_text())
+    assert len(scores["plddt"]) == len(UBIQUITIN) and len(scores["pae"]) == len(UBIQUITIN)
+    assert abs(scores["ptm"] - float(summary["ubq"]["ptm"])) < 1e-4
+    assert (out / "structures" / "ubq.pdb").read_text().startswith(("ATOM", "PARENT", "MODEL", "HEADER"))
+    assert (out / "structures" / "insulin.pdb").is_file()
+    contacts = np.load(out / "contacts" / "ubq.npy")
+    assert contacts.shape == (len(UBIQUITIN),) * 2 and np.allclose(contacts, contacts.T, atol=1e-3)
+    assert not (out / "structures" / "has_x.pdb").exists()
+
+
+def test_cli_rerun_resumes_and_recomputes_only_what_changed(mixed_run, tiny_fold_model):
+    fasta, out, _ = mixed_run
+    records = out / "records"
+    before = {p.name: p.stat().st_mtime_ns for p in records.glob("*.json")}
+    again = _predict([fasta, "--out", out, "--fold-model", tiny_fold_model, "--no-cache", "--quiet"])
+    assert again.returncode == 1
+    after = {p.name: p.stat().st_mtime_ns for p in records.glob("*.json")}
+    # Done records are skipped; only the input-error records (rank 0 rewrites them) change.
+    assert {n for n in before if before[n] != after[n]} <= {"bad.json", "no_sequence.json", "ubq.record7.json"}
+    fasta.write_text(MIXED.replace(CRAMBIN, CRAMBIN[:-5]))
+    third = _predict([fasta, "--out", out, "--fold-model", tiny_fold_model, "--no-cache", "--quiet"])
+    assert third.returncode == 1
+    changed = {p.name for p in records.glob("*.json") if p.stat().st_mtime_ns != after.get(p.name)}
+    assert "crambin.json" in changed and "ubq.json" not in changed
+    crambin = _csv(out / "summary.csv")[2]
+    assert crambin["length"] == str(len(CRAMBIN) - 5)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "No sequence found"),
+        (b"\xff\xfe\x00>x\n", "not UTF-8 text (byte 0xff at offset 0)"),
+    ],
+)
+def test_cli_unusable_input_exits_2_with_a_message(tmp_path, content, message):
+    path = tmp_path / "in.fasta"
+    path.write_bytes(content)
+    result = _predict([path, "--out", tmp_path / "out"])
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_missing_file_and_bad_task(tmp_path):
+    missing = _predict([tmp_path / "absent.fasta", "--out", tmp_path / "o"])
+    assert missing.returncode == 2 and "Cannot read" in missing.stderr
+    (tmp_path / "a.fasta").write_text(">a\nMKV\n")
+    bad_task = _predict([tmp_path / "a.fasta", "--out", tmp_path / "o", "--tasks", "fold"])
+    assert bad_task.returncode == 2 and "Unknown task 'fold'" in bad_task.stderr
+
+
+def test_cli_reads_gzip(tmp_path, real_backbone):
+    import gzip
+
+    path = tmp_path / "in.fasta.gz"
+    path.write_bytes(gzip.compress(f">ubq\n{UBIQUITIN}\n".encode()))
+    result = _predict([path, "--out", tmp_path / "o", "--tasks", "localization", "--no-cache"])
+    assert result.returncode == 0, result.stderr
+    assert [r["status"] for r in _csv(tmp_path / "o" / "summary.csv")] == ["ok"]
+
+
+def _scl_sample(n: int) -> str:
+    from scldata import loader
+
+    df = loader.load("eval").sample(n, random_state=1)
+    return "".join(f">{entry}\n{seq[:150]}\n" for entry, seq in zip(df.index, df.seq))
+
+
+def test_accelerate_two_processes_merge_to_the_single_process_output(tiny_fold_model, real_backbone, tmp_path):
+    fasta = tmp_path / "sample.fasta"
+    fasta.write_text(_scl_sample(24) + ">broken\nMK1@\n")  # 2 chunks of work, one per process
+    common = ["--fold-model", tiny_fold_model, "--no-cache", "--quiet"]
+    # Same threads per process in both runs: float32 sums then run in the same order (with 2
+    # threads vs 1 they may differ in the 7th digit).
+    threads = {"OMP_NUM_THREADS": "1"}
+    single = _predict([fasta, "--out", tmp_path / "one", *common], env=threads)
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2"]
+    launcher += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    double = _predict([fasta, "--out", tmp_path / "two", *common], env=threads, launcher=launcher)
+    assert single.returncode == 1 and double.returncode == 1, double.stderr[-3000:]
+    one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*") if p.is_file()}
+    two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*") if p.is_file()}
+    assert sorted(one) == sorted(two)
+    assert [k for k in one if one[k] != two[k]] == []
+    rows = _csv(tmp_path / "two" / "summary.csv")
+    assert len(rows) == 25 and sum(r["status"] == "ok" for r in rows) >= 23
