@@ -137,7 +137,8 @@ def test_cli_rerun_resumes_and_recomputes_only_what_changed(mixed_run, tiny_fold
     assert again.returncode == 1
     after = {p.name: p.stat().st_mtime_ns for p in records.glob("*.json")}
     # Done records are skipped; only the input-error records (rank 0 rewrites them) change.
-    assert {n for n in before if before[n] != after[n]} <= {"bad.json", "no_sequence.json", "ubq.record7.json"}
+    rewritten = {n for n in before if before[n] != after[n]}
+    assert rewritten <= {"bad.json", "no_sequence.json", "ubq.record7.json"}
     fasta.write_text(MIXED.replace(CRAMBIN, CRAMBIN[:-5]))
     third = _predict([fasta, "--out", out, "--fold-model", tiny_fold_model, "--no-cache", "--quiet"])
     assert third.returncode == 1
@@ -180,6 +181,10 @@ def test_cli_reads_gzip(tmp_path, real_backbone):
     assert [r["status"] for r in _csv(tmp_path / "o" / "summary.csv")] == ["ok"]
 
 
+def _files(root: Path) -> dict[Path, bytes]:
+    return {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
 def _scl_sample(n: int) -> str:
     from scldata import loader
 
@@ -187,7 +192,9 @@ def _scl_sample(n: int) -> str:
     return "".join(f">{entry}\n{seq[:150]}\n" for entry, seq in zip(df.index, df.seq))
 
 
-def test_accelerate_two_processes_merge_to_the_single_process_output(tiny_fold_model, real_backbone, tmp_path):
+def test_accelerate_two_processes_merge_to_the_single_process_output(
+    tiny_fold_model, real_backbone, tmp_path
+):
     fasta = tmp_path / "sample.fasta"
     fasta.write_text(_scl_sample(24) + ">broken\nMK1@\n")  # 2 chunks of work, one per process
     common = ["--fold-model", tiny_fold_model, "--no-cache", "--quiet"]
@@ -199,8 +206,7 @@ def test_accelerate_two_processes_merge_to_the_single_process_output(tiny_fold_m
     launcher += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
     double = _predict([fasta, "--out", tmp_path / "two", *common], env=threads, launcher=launcher)
     assert single.returncode == 1 and double.returncode == 1, double.stderr[-3000:]
-    one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*") if p.is_file()}
-    two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*") if p.is_file()}
+    one, two = (_files(tmp_path / name) for name in ("one", "two"))
     assert sorted(one) == sorted(two)
     assert [k for k in one if one[k] != two[k]] == []
     rows = _csv(tmp_path / "two" / "summary.csv")
