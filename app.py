@@ -70,7 +70,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=int(env("MAX_FOLD_LENGTH", "1000")),
         help="longest protein (residues, all chains) the Structure tab folds (env MAX_FOLD_LENGTH)",
     )
+    parser.add_argument(
+        "--max-batch-records",
+        type=int,
+        default=int(env("MAX_BATCH_RECORDS", "500")),
+        help="most records one Batch-tab upload may hold (env MAX_BATCH_RECORDS)",
+    )
+    parser.add_argument(
+        "--max-batch-folds",
+        type=int,
+        default=int(env("MAX_BATCH_FOLDS", "20")),
+        help="most records the Batch tab folds per upload (env MAX_BATCH_FOLDS)",
+    )
+    parser.add_argument(
+        "--result-cache",
+        default=env("PROTEIN_STUDIO_RESULTS", ""),
+        help="directory of the persistent result cache shared with predict.py, or 'off' "
+        "(env PROTEIN_STUDIO_RESULTS; default <cache>/results)",
+    )
+    parser.add_argument(
+        "--result-cache-mb",
+        type=int,
+        default=int(env("PROTEIN_STUDIO_RESULTS_MB", "2048")),
+        help="size bound of the result cache; least recently used entries go first",
+    )
     return parser.parse_args(argv)
+
+
+def _result_cache_dir(value: str, default) -> str | None:
+    if value.strip().lower() in ("off", "none", "0"):
+        return None
+    return value.strip() or default()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -81,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from components import threedmol
     from components.page import build_page, page_css
-    from models.studio import Studio, StudioConfig
+    from models.studio import Studio, StudioConfig, default_result_cache
 
     local_js = threedmol.ensure_local_copy()
     if local_js is not None:
@@ -94,9 +124,11 @@ def main(argv: list[str] | None = None) -> None:
             backbone=args.backbone,
             heads_dir=args.heads,
             max_analyze_length=args.max_analyze_length,
+            result_cache=_result_cache_dir(args.result_cache, default_result_cache),
+            result_cache_bytes=args.result_cache_mb * 1024**2,
         )
     )
-    page = build_page(studio, threedmol.script_url(local_js))
+    page = build_page(studio, threedmol.script_url(local_js), args.max_batch_records, args.max_batch_folds)
     page.queue(default_concurrency_limit=4, max_size=64)
     page.launch(
         server_name=args.host,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import gzip
 import logging
 import os
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from models.annotation import HEADS_DIR
 from models.backbone import DEFAULT_BACKBONE
-from models.batch import ALL_TASKS, DEFAULT_THRESHOLD, merge, parse_tasks, read_records, run
+from models.batch import ALL_TASKS, DEFAULT_THRESHOLD, decode_fasta, merge, parse_tasks, read_records, run
 from models.folding import DEFAULT_FOLD_MODEL
 from models.sequences import SequenceError
 from models.studio import DEFAULT_MAX_FOLD_LENGTH, Studio, StudioConfig, default_result_cache
@@ -70,23 +69,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def read_input(path: Path) -> str:
-    """The file's text; gzip is detected by content. Raises SequenceError with what is wrong."""
+    """The file's text (plain or gzip). Raises SequenceError with what is wrong."""
     try:
         size = path.stat().st_size
         if size > MAX_INPUT_BYTES:
             raise SequenceError(f"{path} is {size:,} bytes; the limit is {MAX_INPUT_BYTES:,}. Split it.")
         raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
     except OSError as error:
         raise SequenceError(f"Cannot read {path}: {error.strerror or error}") from error
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise SequenceError(
-            f"{path} is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start:,}); "
-            "give a FASTA text file."
-        ) from error
+    return decode_fasta(raw, str(path), MAX_INPUT_BYTES)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,12 @@ from components.analysis_tabs import (
     make_analyze_handler,
     rethreshold,
 )
+from components.batch_tab import (
+    DEFAULT_MAX_BATCH_FOLDS,
+    DEFAULT_MAX_BATCH_RECORDS,
+    build_batch_tab,
+    make_batch_handler,
+)
 from components.sequence_input import build_sequence_input
 from components.structure_tab import build_structure_tab, make_fold_handler, make_restyle_handler
 
@@ -28,7 +34,12 @@ INTRO = (
 )
 
 
-def build_page(studio: Any, script_url: str) -> gr.Blocks:
+def build_page(
+    studio: Any,
+    script_url: str,
+    max_batch_records: int = DEFAULT_MAX_BATCH_RECORDS,
+    max_batch_folds: int = DEFAULT_MAX_BATCH_FOLDS,
+) -> gr.Blocks:
     with gr.Blocks(title="Protein Studio", delete_cache=(3600, 3600)) as page:
         gr.Markdown(INTRO, elem_id="intro")
         with gr.Row(equal_height=False):
@@ -52,6 +63,8 @@ def build_page(studio: Any, script_url: str) -> gr.Blocks:
                 loc_plot, loc_summary, loc_json = build_localization_tab()
             with gr.Tab("Contacts", id="contacts"):
                 contacts_plot, contacts_note = build_contacts_tab()
+            with gr.Tab("Batch", id="batch"):
+                batch = build_batch_tab(max_batch_records, max_batch_folds)
         analysis = AnalysisTabs(
             loc_plot,
             loc_summary,
@@ -94,6 +107,14 @@ def build_page(studio: Any, script_url: str) -> gr.Blocks:
         )
         for kind in ("localization", "ptm", "contacts"):
             gr.api(api_result(kind), api_name=kind, concurrency_limit=2, concurrency_id="analyze")
+        batch.button.click(
+            make_batch_handler(studio, max_batch_records, max_batch_folds),
+            inputs=[batch.upload, batch.tasks],
+            outputs=batch.outputs,
+            api_name="batch",
+            concurrency_limit=1,  # batches share the models with the other tabs: one at a time
+            concurrency_id="batch",
+        )
         restyle = make_restyle_handler(script_url)
         for control in (tab.style, tab.coloring):
             control.change(

@@ -26,21 +26,25 @@ import os
 import re
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from models.annotation import TASKS as FUNCTION_TASKS
-from models.annotation import Annotation
 from models.errors import BackboneUnavailable, FoldingOutOfMemory, FoldingUnavailable, SequenceError
 from models.sequences import Protein, RecordError, parse_records
 from models.structure import Structure
+from models.tasks import ALL_TASKS
+from models.tasks import ANALYSIS_TASKS as FUNCTION_TASKS
+
+if TYPE_CHECKING:  # the batch engine itself stays importable without torch (the app's UI uses it)
+    from models.annotation import Annotation
 
 log = logging.getLogger(__name__)
 
-ALL_TASKS = ("structure", *FUNCTION_TASKS)
 DEFAULT_TASKS = ALL_TASKS
 DEFAULT_THRESHOLD = 0.5
 CHUNK_RECORDS = 16  # records per unit of work: one annotate_many call, one rank
@@ -84,6 +88,31 @@ def safe_name(record_id: str) -> str:
     """A file name for the record's outputs: the id with anything unusual replaced by '_'."""
     name = _UNSAFE.sub("_", record_id)[:120]
     return name if name.strip(".") else f"_{name}"
+
+
+def decode_fasta(raw: bytes, source: str, max_bytes: int) -> str:
+    """File bytes -> text: gzip detected by content, UTF-8 (BOM tolerated). Raises
+    SequenceError naming the file and what is wrong with it."""
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            # Bounded: a small "zip bomb" must not expand past the limit in memory.
+            decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            raw = decompressor.decompress(raw, max_bytes + 1)
+        except zlib.error as error:
+            raise SequenceError(f"{source} looks gzip-compressed but is damaged ({error}).") from error
+    if len(raw) > max_bytes:
+        raise SequenceError(
+            f"{source} holds more than {max_bytes:,} bytes of text; split it into smaller files."
+        )
+    if b"\0" in raw[:8192]:
+        raise SequenceError(f"{source} is a binary file (NUL bytes), not FASTA text.")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SequenceError(
+            f"{source} is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start:,}); "
+            "give a FASTA text file."
+        ) from error
 
 
 def read_records(text: str, max_chars: int, max_records: int) -> list[Record]:

@@ -69,7 +69,8 @@ def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 1
 def app_url(tiny_fold_model, real_backbone, tmp_path_factory):
     """`python app.py --fold-model DIR` on a free loopback port: the command users run."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("app") / "app.log"
+    app_dir = tmp_path_factory.mktemp("app")
+    log = app_dir / "app.log"
     with log.open("w") as out:
         process = subprocess.Popen(
             [
@@ -83,6 +84,10 @@ def app_url(tiny_fold_model, real_backbone, tmp_path_factory):
                 str(tiny_fold_model),
                 "--max-fold-length",
                 "400",
+                "--result-cache",
+                str(app_dir / "results"),
+                "--max-batch-folds",
+                "5",
             ],
             cwd=ROOT,
             stdout=out,

@@ -152,7 +152,9 @@ def test_cli_rerun_resumes_and_recomputes_only_what_changed(mixed_run, tiny_fold
     ("content", "message"),
     [
         (b"", "No sequence found"),
-        (b"\xff\xfe\x00>x\n", "not UTF-8 text (byte 0xff at offset 0)"),
+        (b"\xff\xfe>x\n", "not UTF-8 text (byte 0xff at offset 0)"),
+        (b"\x00\x01\x02binary", "binary file"),
+        (b"\x1f\x8bnot really gzip", "damaged"),
     ],
 )
 def test_cli_unusable_input_exits_2_with_a_message(tmp_path, content, message):

@@ -111,3 +111,24 @@ def test_hostile_header_is_shown_as_text_not_run(page):
     page.locator("#fold-button").click()
     page.locator("#structure-status").get_by_text("<img", exact=False).wait_for(timeout=60_000)
     assert page.evaluate("window.__pwned") is False
+
+
+def test_batch_tab_uploads_a_fasta_and_offers_table_and_zip(page, tmp_path):
+    fasta = tmp_path / "batch.fasta"
+    hostile = '<img src=x onerror="window.__pwned=true">'
+    fasta.write_text(f">ubq\n{UBIQUITIN}\n>bad{hostile}\nMKV@K\n>short\nMKKLLEEKAGK\n")
+    page.evaluate("window.__pwned = false")
+    page.get_by_role("tab", name="Batch").click()
+    page.locator("#batch-upload input[type=file]").set_input_files(str(fasta))
+    page.locator("#batch-button").click()
+    page.locator("#batch-status").get_by_text("2 of 3 records predicted").wait_for(timeout=120_000)
+    table = page.locator("#batch-table").inner_text()
+    assert "ubq" in table and "'@' at residue 4" in table and "<img" in table  # shown as text
+    assert page.evaluate("window.__pwned") is False
+    with page.expect_download() as download:
+        page.locator("#batch-zip a").first.click()
+    import zipfile
+
+    names = zipfile.ZipFile(download.value.path()).namelist()
+    assert {"summary.csv", "localization.csv", "ptm_sites.csv", "contacts/ubq.npy"} <= set(names)
+    page.screenshot(path=str(tmp_path / "batch.png"), full_page=True)

@@ -1,0 +1,125 @@
+"""Batch tab: a multi-FASTA in, the same CSVs and files as `predict.py` out (table + ZIP)."""
+
+from __future__ import annotations
+
+import html
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from components.structure_tab import error_html
+from models.batch import SUMMARY_COLUMNS, decode_fasta, merge, parse_tasks, read_records, run, zip_outputs
+from models.errors import SequenceError
+from models.tasks import ALL_TASKS, ANALYSIS_TASKS
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH_BYTES = 5 * 1024**2  # same as the upload limit the app sets
+DEFAULT_MAX_BATCH_RECORDS = 500
+DEFAULT_MAX_BATCH_FOLDS = 20  # a fold can take minutes on CPU; proteomes belong to predict.py
+# summary.csv's columns, the long error text last so the numbers stay in view.
+TABLE_COLUMNS = [c for c in SUMMARY_COLUMNS if c != "error"] + ["error"]
+TABLE_HEADERS = [
+    *("id", "length", "status", "mean pLDDT", "pTM"),
+    *("top localization", "p", "PTM sites ≥ 0.5", "error"),
+]
+COLUMN_WIDTHS = ["11%", "6%", "7%", "7%", "6%", "15%", "6%", "7%", "35%"]
+
+
+@dataclass
+class BatchTab:
+    upload: gr.File
+    tasks: gr.CheckboxGroup
+    button: gr.Button
+    status: gr.HTML
+    table: gr.Dataframe
+    download: gr.File
+
+    @property
+    def outputs(self) -> list:
+        return [self.status, self.table, self.download]
+
+
+def build_batch_tab(max_records: int, max_folds: int) -> BatchTab:
+    gr.Markdown(
+        f"Upload a multi-FASTA file (up to {max_records:,} records, {MAX_BATCH_BYTES // 1024**2} MB, "
+        f"plain or gzip). Every record gets a row; a bad record is reported and skipped. Structure is "
+        f"limited to {max_folds:,} records per batch here; for a whole proteome use "
+        "`python predict.py proteome.fasta --out results/`, which writes the same files.",
+        elem_id="batch-help",
+    )
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2):
+            upload = gr.File(
+                label="Multi-FASTA",
+                file_types=[".fasta", ".fa", ".faa", ".fas", ".txt", ".gz"],
+                type="filepath",
+                elem_id="batch-upload",
+            )
+        with gr.Column(scale=2):
+            tasks = gr.CheckboxGroup(
+                list(ALL_TASKS), value=list(ANALYSIS_TASKS), label="Predict", elem_id="batch-tasks"
+            )
+            button = gr.Button("Run batch", variant="primary", elem_id="batch-button")
+    status = gr.HTML("", elem_id="batch-status")
+    table = gr.Dataframe(
+        headers=TABLE_HEADERS,
+        label="Summary (one row per record)",
+        interactive=False,
+        wrap=True,
+        column_widths=COLUMN_WIDTHS,
+        max_height=520,
+        elem_id="batch-table",
+    )
+    download = gr.File(label="All results (ZIP: CSVs, structures, scores, contacts)", elem_id="batch-zip")
+    return BatchTab(upload, tasks, button, status, table, download)
+
+
+def make_batch_handler(studio: Any, max_records: int, max_folds: int):
+    def run_batch(path: str | None, tasks: list[str] | None, progress=gr.Progress()):  # noqa: B008 - Gradio's API
+        """Predict every record of an uploaded multi-FASTA; returns status, table and ZIP."""
+        try:
+            if not path:
+                raise SequenceError("Upload a FASTA file first.")
+            chosen = parse_tasks(tasks or [])
+            raw = Path(path).read_bytes()
+            if len(raw) > MAX_BATCH_BYTES:
+                raise SequenceError(
+                    f"The file is {len(raw):,} bytes; the limit here is {MAX_BATCH_BYTES:,}. "
+                    "Use predict.py for larger inputs."
+                )
+            text = decode_fasta(raw, Path(path).name, MAX_BATCH_BYTES)
+            records = read_records(text, max_chars=MAX_BATCH_BYTES, max_records=max_records)
+            valid = sum(r.protein is not None for r in records)
+            if "structure" in chosen and valid > max_folds:
+                raise SequenceError(
+                    f"Structure was asked for {valid:,} records; the limit per batch here is "
+                    f"{max_folds:,}. Untick structure, split the file, or use predict.py."
+                )
+        except (SequenceError, ValueError) as error:
+            return error_html("Cannot run this batch:", str(error)), None, None
+        work = Path(tempfile.mkdtemp(prefix="protein-studio-batch-"))
+        out = work / "results"
+        total = max(1, valid)
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            progress(done[0] / total, desc=f"{done[0]:,} of {valid:,} records")
+
+        progress(0, desc=f"0 of {valid:,} records")
+        run(studio, records, chosen, out, progress=advance)
+        rows = merge(out, records, chosen)
+        archive = zip_outputs(out, work / "protein-studio-batch.zip")
+        failed = sum(r["status"] != "ok" for r in rows)
+        summary = f"{len(rows) - failed:,} of {len(rows):,} records predicted ({', '.join(chosen)})."
+        if failed:
+            summary += f" {failed:,} with errors: see the error column."
+        table = [[row[c] for c in TABLE_COLUMNS] for row in rows]
+        return f'<div class="batch-ok">{html.escape(summary)}</div>', table, str(archive)
+
+    return run_batch
