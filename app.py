@@ -83,6 +83,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="most records the Batch tab folds per upload (env MAX_BATCH_FOLDS)",
     )
     parser.add_argument(
+        "--max-queue",
+        type=int,
+        default=int(env("MAX_QUEUE", "64")),
+        help="requests that may wait in the queue; beyond it users are told the app is busy (env MAX_QUEUE)",
+    )
+    parser.add_argument(
         "--result-cache",
         default=env("PROTEIN_STUDIO_RESULTS", ""),
         help="directory of the persistent result cache shared with predict.py, or 'off' "
@@ -129,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     )
     page = build_page(studio, threedmol.script_url(local_js), args.max_batch_records, args.max_batch_folds)
-    page.queue(default_concurrency_limit=4, max_size=64)
+    page.queue(default_concurrency_limit=4, max_size=args.max_queue)
     page.launch(
         server_name=args.host,
         server_port=args.port,

@@ -112,9 +112,14 @@ def make_batch_handler(studio: Any, max_records: int, max_folds: int):
             progress(done[0] / total, desc=f"{done[0]:,} of {valid:,} records")
 
         progress(0, desc=f"0 of {valid:,} records")
-        run(studio, records, chosen, out, progress=advance)
-        rows = merge(out, records, chosen)
-        archive = zip_outputs(out, work / "protein-studio-batch.zip")
+        try:
+            run(studio, records, chosen, out, progress=advance)  # per-record errors land in the rows
+            rows = merge(out, records, chosen)
+            archive = zip_outputs(out, work / "protein-studio-batch.zip")
+        except Exception:
+            log.exception("Batch failed")
+            message = "the batch failed unexpectedly; the error was logged on the server. Try again."
+            return error_html("Batch failed:", message), None, None
         failed = sum(r["status"] != "ok" for r in rows)
         summary = f"{len(rows) - failed:,} of {len(rows):,} records predicted ({', '.join(chosen)})."
         if failed:
