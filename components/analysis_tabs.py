@@ -203,6 +203,11 @@ def make_analyze_handler(studio: Any, script_url: str, download_root: Path | Non
                 _protein, annotation = annotate(text)
             except BackboneUnavailable as error:
                 raise gr.Error(str(error), print_exception=False) from None
+            except gr.Error:
+                raise
+            except Exception:
+                log.exception("%s request failed", kind)
+                raise gr.Error(f"The {kind} prediction failed unexpectedly; the error was logged.") from None
             return {
                 "localization": annotation.localization_json,
                 "ptm": annotation.ptm_json,
