@@ -213,3 +213,28 @@ def test_accelerate_two_processes_merge_to_the_single_process_output(
     assert [k for k in one if one[k] != two[k]] == []
     rows = _csv(tmp_path / "two" / "summary.csv")
     assert len(rows) == 25 and sum(r["status"] == "ok" for r in rows) >= 23
+
+
+def test_cli_results_answer_the_app_from_the_shared_cache(real_backbone, tmp_path):
+    from models.sequences import Protein
+    from models.studio import Studio, StudioConfig
+
+    fasta = tmp_path / "in.fasta"
+    fasta.write_text(f">ubq\n{UBIQUITIN}\n")
+    cache = tmp_path / "cache"
+    result = _predict(
+        [fasta, "--out", tmp_path / "o", "--tasks", "ptm,localization,contacts"],
+        env={"PROTEIN_STUDIO_RESULTS": str(cache)},
+    )
+    assert result.returncode == 0, result.stderr
+    app_studio = Studio(StudioConfig(result_cache=str(cache)))  # what app.py builds
+    app_studio.annotator.backbone = real_backbone
+    original = real_backbone.run
+    real_backbone.run = lambda *a, **k: pytest.fail("the backbone ran despite cached results")
+    try:
+        annotation = app_studio.annotate(Protein("ubq", (UBIQUITIN,)))
+    finally:
+        real_backbone.run = original
+    rows = _csv(tmp_path / "o" / "localization.csv")
+    assert abs(annotation.localization["Cytoplasm"] - float(rows[0]["Cytoplasm"])) < 1e-6
+    assert annotation.contacts.shape == (len(UBIQUITIN),) * 2
