@@ -1,7 +1,12 @@
 """Batch prediction from the command line: a (multi-)FASTA in, CSVs and per-protein files out.
 
     python predict.py proteome.fasta --out results/ --tasks ptm,localization
-    accelerate launch --cpu --num_processes 2 predict.py proteome.fasta --out results/
+    accelerate launch --multi_gpu --num_processes 2 predict.py proteome.fasta --out results/
+    torchrun --nproc_per_node 2 predict.py proteome.fasta --out results/
+
+Several processes: `accelerate launch --multi_gpu` (torch.distributed.run underneath) works on
+machines without a GPU too; the processes then talk over gloo on the CPU. `accelerate launch
+--cpu --num_processes N` starts N processes only through MPI (a hostfile); without it, one.
 
 Exit status: 0 every record predicted; 1 some records failed (see the `error` column of
 summary.csv); 2 the input or the options could not be used at all.
@@ -90,14 +95,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"predict.py: {error}", file=sys.stderr)
         return 2
 
+    import torch
     from accelerate import PartialState
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # one progress bar: ours
 
-    # One process unless started by `accelerate launch`. The long timeout lets a rank that
-    # finished early wait at the final barrier for one still folding.
-    state = PartialState(timeout=datetime.timedelta(days=7))
+    # One process unless started by `accelerate launch`/torchrun. cpu=True lets processes
+    # without a GPU join over gloo (accelerate otherwise treats them as unrelated single runs).
+    # The long timeout lets a rank that finished early wait at the final barrier for one
+    # still folding.
+    on_cpu = args.device == "cpu" or not torch.cuda.is_available()
+    state = PartialState(cpu=on_cpu, timeout=datetime.timedelta(days=7))
+    if state.num_processes == 1 and os.environ.get("ACCELERATE_USE_CPU") == "True":
+        log.warning(
+            "Running as one process: `accelerate launch --cpu` starts several only through MPI. "
+            "Use `accelerate launch --multi_gpu --num_processes N` (works without GPUs) or torchrun."
+        )
     device = args.device
     if device == "auto" and state.device.type == "cuda":
         device = str(state.device)  # one GPU per process
@@ -122,14 +136,20 @@ def main(argv: list[str] | None = None) -> int:
     mine = sum(len(c) for c in plan(records, tasks, args.out, state.process_index, state.num_processes))
     label = "records" if state.num_processes == 1 else f"records (process 1 of {state.num_processes})"
     with tqdm(total=mine, desc=label, unit="rec", disable=args.quiet or not state.is_main_process) as bar:
-        run(studio, records, tasks, args.out, state.process_index, state.num_processes, progress=bar.update)
+        done = run(studio, records, tasks, args.out, state.process_index, state.num_processes, bar.update)
     state.wait_for_everyone()
+    per_process = [done]
+    if state.num_processes > 1:
+        from accelerate.utils import gather_object
+
+        per_process = gather_object([done])
     if not state.is_main_process:
         return 0
     rows = merge(args.out, records, tasks, args.threshold)
     failed = [r for r in rows if r["status"] != "ok"]
     print(
-        f"{len(rows) - len(failed):,} of {len(rows):,} records predicted ({', '.join(tasks)}) -> {args.out}",
+        f"{len(rows) - len(failed):,} of {len(rows):,} records predicted ({', '.join(tasks)}) -> {args.out}; "
+        f"computed now per process: {', '.join(map(str, per_process))}",
         file=sys.stderr,
     )
     for row in failed[:10]:

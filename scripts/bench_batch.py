@@ -6,7 +6,7 @@ On a fixed sample of SCL2205 eval sequences (<= 1,022 residues, seed 0), sequenc
   naive loop   `Annotator.annotate_many([one])` per sequence (one forward each, no batching)
   batched      `Annotator.annotate_many(all)` in predict.py's chunks (token-budget batches)
   1 process    `python predict.py` (whole command: start-up, model load, files written)
-  2 processes  `accelerate launch --cpu --num_processes 2 predict.py` (same)
+  2 processes  `accelerate launch --multi_gpu --num_processes 2 predict.py` (same; gloo on CPU)
   cold/cached  predict.py with an empty result cache, then again with a new --out (all hits)
 The two in-process modes exclude model loading (loaded before timing); the CLI modes include it,
 as a user waiting on the command sees it. Needs p-scldata and the fetched backbone.
@@ -60,7 +60,7 @@ def in_process(records, tasks) -> dict[str, float]:
 def cli(fasta: Path, out: Path, tasks: str, cache: str, processes: int) -> float:
     launcher = [sys.executable]
     if processes > 1:
-        launcher = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes"]
+        launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes"]
         launcher += [
             str(processes),
             "--num_machines",

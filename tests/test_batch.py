@@ -204,10 +204,13 @@ def test_accelerate_two_processes_merge_to_the_single_process_output(
     # threads vs 1 they may differ in the 7th digit).
     threads = {"OMP_NUM_THREADS": "1"}
     single = _predict([fasta, "--out", tmp_path / "one", *common], env=threads)
-    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2"]
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
     launcher += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
     double = _predict([fasta, "--out", tmp_path / "two", *common], env=threads, launcher=launcher)
     assert single.returncode == 1 and double.returncode == 1, double.stderr[-3000:]
+    # Both processes really worked (accelerate can silently fall back to one).
+    assert "computed now per process: 16, 8" in double.stderr, double.stderr[-2000:]
+    assert "computed now per process: 24" in single.stderr
     one, two = (_files(tmp_path / name) for name in ("one", "two"))
     assert sorted(one) == sorted(two)
     assert [k for k in one if one[k] != two[k]] == []
