@@ -290,19 +290,37 @@ class Backbone:
             model.set_attn_implementation("eager" if contacts else "sdpa")
             out = model(tokens, attention_mask=mask, output_hidden_states=True, output_attentions=contacts)
         hidden = torch.stack(out.hidden_states, dim=1).float().cpu()  # (B, layers+1, T, D)
-        contact_maps = None
-        if contacts:
-            attns = torch.stack(out.attentions, dim=1)
-            # As the original ESM: attention to and from padding zeroed before the contact head.
-            attns = attns * mask[:, None, None, :, None] * mask[:, None, None, None, :]
-            contact_maps = model.contact_head(tokens, attns).float().cpu()
         results = []
         for row, seq in enumerate(seqs):
             n = len(seq)
             h = hidden[row, :, 1 : n + 1].numpy()
-            c = contact_maps[row, :n, :n].numpy() if contact_maps is not None else None
+            c = contact_map(model.contact_head, out.attentions, row, n).cpu().numpy() if contacts else None
             results.append((h, c))
         return results
+
+
+def contact_map(head, attentions: tuple[torch.Tensor, ...], row: int, n: int) -> torch.Tensor:
+    """ESM's contact head for sequence `row` of a batch, on its own n residues.
+
+    Same result as `head(tokens, stacked attentions)` (symmetrize, average-product correction,
+    logistic regression over the layer x head channels; <cls>, <eos> and padding left out), but
+    without building the (channels, L, L) feature stack and its copies, which took 3/4 of the
+    time and most of the memory of a contacts pass. The regression is linear, so
+    sum_c w_c (A_c + A_c^T) = M + M^T with M = sum_c w_c A_c, and the correction
+    sum_c w_c r_c r_c^T / t_c is one small matrix product (r_c: row sums of the symmetrized
+    map, t_c: its total).
+    """
+    weight = head.regression.weight.reshape(len(attentions), -1).float()  # (layers, heads)
+    m = torch.zeros(n, n, device=attentions[0].device)
+    sums = []
+    for layer, attention in enumerate(attentions):
+        a = attention[row, :, 1 : n + 1, 1 : n + 1].float()  # (heads, n, n)
+        m += torch.einsum("hij,h->ij", a, weight[layer])
+        sums.append(a.sum(-1) + a.sum(-2))
+    r = torch.cat(sums)  # (channels, n)
+    scale = weight.reshape(-1) / r.sum(-1)
+    correction = (r.T * scale) @ r
+    return torch.sigmoid(m + m.T - correction + head.regression.bias.float())
 
 
 def _merge_windows(

@@ -109,3 +109,24 @@ def test_fetch_failure_says_what_to_do(tmp_path, monkeypatch):
 
 def test_backbone_output_type(real_backbone):
     assert isinstance(real_backbone.run(["MKV"])[0], BackboneOutput)
+
+
+def test_fast_contact_map_equals_the_transformers_contact_head_on_a_padded_batch(real_backbone):
+    from models.backbone import PAD, contact_map, tokenize
+
+    model = real_backbone.load()
+    seqs = [UBIQUITIN, CRAMBIN]  # different lengths: the second row is padded
+    tokens = torch.full((2, len(UBIQUITIN) + 2), PAD)
+    for row, seq in enumerate(seqs):
+        tokens[row, : len(seq) + 2] = torch.tensor(tokenize(seq))
+    mask = tokens.ne(PAD).long()
+    with torch.inference_mode():
+        model.set_attn_implementation("eager")
+        out = model(tokens, attention_mask=mask, output_attentions=True)
+        model.set_attn_implementation("sdpa")
+        stacked = torch.stack(out.attentions, 1) * mask[:, None, None, :, None] * mask[:, None, None, None, :]
+        reference = model.contact_head(tokens, stacked)
+        for row, seq in enumerate(seqs):
+            n = len(seq)
+            fast = contact_map(model.contact_head, out.attentions, row, n)
+            torch.testing.assert_close(fast, reference[row, :n, :n], atol=1e-5, rtol=1e-4)
