@@ -19,6 +19,7 @@ import datetime
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from models.annotation import HEADS_DIR
@@ -135,8 +136,10 @@ def main(argv: list[str] | None = None) -> int:
 
     mine = sum(len(c) for c in plan(records, tasks, args.out, state.process_index, state.num_processes))
     label = "records" if state.num_processes == 1 else f"records (process 1 of {state.num_processes})"
+    started = time.perf_counter()
     with tqdm(total=mine, desc=label, unit="rec", disable=args.quiet or not state.is_main_process) as bar:
         done = run(studio, records, tasks, args.out, state.process_index, state.num_processes, bar.update)
+    done = f"{done} in {time.perf_counter() - started:.1f} s"
     state.wait_for_everyone()
     per_process = [done]
     if state.num_processes > 1:

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TASKS = ALL_TASKS
 DEFAULT_THRESHOLD = 0.5
-CHUNK_RECORDS = 16  # records per unit of work: one annotate_many call, one rank
+CHUNK_RECORDS = 8  # records per unit of work: one annotate_many call, one rank
 SUMMARY_COLUMNS = (
     "id",
     "length",
@@ -176,13 +176,25 @@ def is_done(out: Path, record: Record, tasks: tuple[str, ...]) -> bool:
 def plan(
     records: list[Record], tasks: tuple[str, ...], out: Path, rank: int = 0, world: int = 1
 ) -> list[list[Record]]:
-    """This rank's chunks of pending records. Chunks are cut from the length-sorted pending
-    list independently of `world`, then dealt round-robin, so batches are the same for any
-    number of processes (and lengths are balanced between ranks)."""
+    """This rank's chunks of pending records.
+
+    Chunks are cut from the length-sorted pending list independently of `world`, so every
+    sequence meets the same batch companions with any number of processes (identical output).
+    Chunks are then dealt longest-first to the least-loaded rank (estimated cost grows with
+    L^2: attention and contacts), so ranks finish together; each rank works short to long.
+    """
     pending = [r for r in records if r.protein is not None and not is_done(out, r, tasks)]
     pending.sort(key=lambda r: (r.protein.length, r.index))
     chunks = [pending[i : i + CHUNK_RECORDS] for i in range(0, len(pending), CHUNK_RECORDS)]
-    return chunks[rank::world]
+    cost = [sum(r.protein.length * (1 + r.protein.length / 500) for r in c) for c in chunks]
+    load = [0.0] * world
+    mine = []
+    for i in sorted(range(len(chunks)), key=lambda i: (-cost[i], i)):
+        owner = min(range(world), key=lambda w: (load[w], w))
+        load[owner] += cost[i]
+        if owner == rank:
+            mine.append(i)
+    return [chunks[i] for i in sorted(mine)]
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -198,7 +199,7 @@ def test_accelerate_two_processes_merge_to_the_single_process_output(
     tiny_fold_model, real_backbone, tmp_path
 ):
     fasta = tmp_path / "sample.fasta"
-    fasta.write_text(_scl_sample(24) + ">broken\nMK1@\n")  # 2 chunks of work, one per process
+    fasta.write_text(_scl_sample(24) + ">broken\nMK1@\n")  # 3 chunks of work
     common = ["--fold-model", tiny_fold_model, "--no-cache", "--quiet"]
     # Same threads per process in both runs: float32 sums then run in the same order (with 2
     # threads vs 1 they may differ in the 7th digit).
@@ -209,8 +210,10 @@ def test_accelerate_two_processes_merge_to_the_single_process_output(
     double = _predict([fasta, "--out", tmp_path / "two", *common], env=threads, launcher=launcher)
     assert single.returncode == 1 and double.returncode == 1, double.stderr[-3000:]
     # Both processes really worked (accelerate can silently fall back to one).
-    assert "computed now per process: 16, 8" in double.stderr, double.stderr[-2000:]
-    assert "computed now per process: 24" in single.stderr
+    counts = re.search(r"computed now per process: (\d+) in [\d.]+ s, (\d+) in [\d.]+ s", double.stderr)
+    assert counts, double.stderr[-2000:]
+    assert int(counts[1]) > 0 and int(counts[2]) > 0 and int(counts[1]) + int(counts[2]) == 24
+    assert re.search(r"computed now per process: 24 in", single.stderr)
     one, two = (_files(tmp_path / name) for name in ("one", "two"))
     assert sorted(one) == sorted(two)
     assert [k for k in one if one[k] != two[k]] == []
@@ -241,3 +244,17 @@ def test_cli_results_answer_the_app_from_the_shared_cache(real_backbone, tmp_pat
     rows = _csv(tmp_path / "o" / "localization.csv")
     assert abs(annotation.localization["Cytoplasm"] - float(rows[0]["Cytoplasm"])) < 1e-6
     assert annotation.contacts.shape == (len(UBIQUITIN),) * 2
+
+
+def test_plan_cuts_the_same_chunks_for_any_number_of_processes_and_balances_them(tmp_path):
+    from models import batch
+
+    text = "".join(f">r{i}\n{'MKV' * (10 + (i * 37) % 200)}\n" for i in range(60))
+    records = read_records(text, max_chars=10**6, max_records=100)
+    single = batch.plan(records, ("ptm",), tmp_path)
+    for world in (2, 3, 5):
+        shares = [batch.plan(records, ("ptm",), tmp_path, rank, world) for rank in range(world)]
+        chunks = sorted(tuple(r.index for r in c) for share in shares for c in share)
+        assert chunks == sorted(tuple(r.index for r in c) for c in single)  # same batches
+        cost = [sum(r.protein.length**2 for c in share for r in c) for share in shares]
+        assert max(cost) < 1.5 * sum(cost) / world  # nobody waits long for the slowest
