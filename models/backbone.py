@@ -199,7 +199,7 @@ class Backbone:
         self,
         spec: str | None = DEFAULT_BACKBONE,
         device: str | torch.device = "cpu",
-        token_budget: int = DEFAULT_TOKEN_BUDGET,
+        token_budget: int | None = None,
         window: int | None = None,
     ):
         self.spec = spec or DEFAULT_BACKBONE
@@ -263,10 +263,18 @@ class Backbone:
         for i, seq in enumerate(sequences):
             pieces.extend((i, s, e) for s, e in window_spans(len(seq), window))
         results: list[list[tuple[int, int, np.ndarray, np.ndarray | None]]] = [[] for _ in sequences]
-        # With contacts every layer's attention maps are kept; on CPU padded batches of them are
-        # slower than one sequence at a time (scripts/bench_annotate.py: 1.34x faster unbatched
-        # vs 0.93x batched at 2,048 tokens, against the naive three-call loop).
-        budget = 0 if contacts and self.device.type == "cpu" else self.token_budget
+        # Token-budget batches pay off on a GPU. On CPU one sequence per forward is faster
+        # (scripts/bench_batch.py, 256 SCL2205 sequences, 2 cores: padded 2,048-token batches
+        # ran at 0.93x without contacts; with contacts every layer's attention maps are kept,
+        # and session-1 measurements gave 0.93x vs 1.34x for the naive loop), so that is the
+        # CPU default; token_budget set explicitly still batches without contacts.
+        on_cpu = self.device.type == "cpu"
+        if contacts and on_cpu:
+            budget = 0
+        elif self.token_budget is not None:
+            budget = self.token_budget
+        else:
+            budget = 0 if on_cpu else DEFAULT_TOKEN_BUDGET
         batches = token_budget_batches([e - s for _, s, e in pieces], budget)
         with torch.inference_mode():
             for batch in batches:

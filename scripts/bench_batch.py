@@ -4,7 +4,8 @@
 
 On a fixed sample of SCL2205 eval sequences (<= 1,022 residues, seed 0), sequences/s for:
   naive loop   `Annotator.annotate_many([one])` per sequence (one forward each, no batching)
-  batched      `Annotator.annotate_many(all)` in predict.py's chunks (token-budget batches)
+  batched      `Annotator.annotate_many(all)` in predict.py's chunks, 2,048-token batches
+               (the GPU default; on CPU predict.py runs one sequence per forward, see below)
   1 process    `python predict.py` (whole command: start-up, model load, files written)
   2 processes  `accelerate launch --multi_gpu --num_processes 2 predict.py` (same; gloo on CPU)
   cold/cached  predict.py with an empty result cache, then again with a new --out (all hits)
@@ -49,6 +50,7 @@ def in_process(records, tasks) -> dict[str, float]:
         annotator.annotate_many([p], tasks=tasks)
     out["naive loop (one sequence per call)"] = time.perf_counter() - started
     annotator._cache.clear()
+    annotator.backbone.token_budget = 2048  # batching on, whatever the device default
     by_length = sorted(proteins, key=lambda p: p.length)
     started = time.perf_counter()
     for i in range(0, len(by_length), CHUNK_RECORDS):
