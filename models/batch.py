@@ -85,8 +85,11 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._|+=-]")
 
 
 def safe_name(record_id: str) -> str:
-    """A file name for the record's outputs: the id with anything unusual replaced by '_'."""
-    name = _UNSAFE.sub("_", record_id)[:120]
+    """A file name for the record's outputs: the id with anything unusual replaced by '_'
+    (a very long id is cut and given a digest of the whole, so two stay apart)."""
+    name = _UNSAFE.sub("_", record_id)
+    if len(name) > 120:
+        name = f"{name[:100]}~{hashlib.sha256(record_id.encode()).hexdigest()[:12]}"
     return name if name.strip(".") else f"_{name}"
 
 
@@ -124,16 +127,17 @@ def read_records(text: str, max_chars: int, max_records: int) -> list[Record]:
         name = safe_name(parsed.id)
         error = parsed.message if isinstance(parsed, RecordError) else None
         protein = None if isinstance(parsed, RecordError) else parsed
-        if name in seen:
+        first = seen.get(name.lower())  # case-insensitive: some file systems are
+        if first is not None:
             # Ids name the output files and the CSV rows: a duplicate would overwrite another
             # record's results, so it is reported (under a file name of its own) instead.
             error = (
-                f"Record {index + 1} '{parsed.id}': duplicate id (record {seen[name] + 1} has the same "
-                "first word in its header); give every record a unique id."
+                f"Record {index + 1} '{parsed.id}': same id as record {first + 1} (ids name the output "
+                "files; upper/lower case counts as the same); give every record a unique id."
             )
             protein = None
             name = f"{name}.record{index + 1}"
-        seen.setdefault(name, index)
+        seen.setdefault(name.lower(), index)
         records.append(Record(index, parsed.id, name, protein, error))
     return records
 

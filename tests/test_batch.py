@@ -56,7 +56,7 @@ def test_read_records_keeps_every_record_with_its_problem():
     assert "no sequence" in records[4].error
     assert records[5].protein.chains == (INSULIN_A, INSULIN_B)
     duplicate = records[6]
-    assert duplicate.protein is None and "duplicate id" in duplicate.error
+    assert duplicate.protein is None and "same id as record" in duplicate.error
     assert duplicate.name != records[0].name  # its error has a file of its own
 
 
@@ -66,6 +66,13 @@ def test_read_records_keeps_every_record_with_its_problem():
 )
 def test_safe_name_never_leaves_the_output_directory(record_id, expected):
     assert safe_name(record_id) == expected
+
+
+def test_long_ids_that_share_a_prefix_get_distinct_names():
+    a, b = "P" * 130 + "A", "P" * 130 + "B"
+    assert safe_name(a) != safe_name(b) and len(safe_name(a)) < 120
+    records = read_records(f">{a}\nMKV\n>{b}\nMKV\n>x\nMK\n>X\nMK\n", max_chars=10_000, max_records=10)
+    assert [r.error is None for r in records] == [True, True, True, False]  # x and X collide
 
 
 def test_parse_tasks():
@@ -100,7 +107,7 @@ def test_cli_reports_every_record_in_input_order(mixed_run):
     # A complex folds but takes no single-chain analysis.
     assert by_id["insulin"]["status"] == "partial" and by_id["insulin"]["mean_plddt"]
     assert "2 chains" in by_id["insulin"]["error"]
-    assert rows[6]["status"] == "error" and "duplicate id" in rows[6]["error"]
+    assert rows[6]["status"] == "error" and "same id as record" in rows[6]["error"]
     ok = by_id["ubq"]
     assert ok["length"] == str(len(UBIQUITIN)) and 0 < float(ok["mean_plddt"]) <= 100
     assert 0 <= float(ok["ptm"]) <= 1 and 0 < float(ok["top_localization_probability"]) <= 1
