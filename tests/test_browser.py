@@ -132,3 +132,31 @@ def test_batch_tab_uploads_a_fasta_and_offers_table_and_zip(page, tmp_path):
     names = zipfile.ZipFile(download.value.path()).namelist()
     assert {"summary.csv", "localization.csv", "ptm_sites.csv", "contacts/ubq.npy"} <= set(names)
     page.screenshot(path=str(tmp_path / "batch.png"), full_page=True)
+
+
+def test_a_full_queue_tells_users_the_app_is_busy(browser, tiny_fold_model, tmp_path):
+    import random
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from load_test import running_app
+
+    rng = random.Random(0)
+    with running_app(tiny_fold_model, ["--max-queue", "1", "--max-fold-length", "400"], tmp_path) as url:
+        # Six users (a browser context each: one context shares Chrome's 6 connections per
+        # host, which open pages hold). One folds, one waits in the queue of 1, the rest are told.
+        contexts = [browser.new_context() for _ in range(6)]
+        pages = [context.new_page() for context in contexts]
+        for page in pages:
+            page.goto(url)
+            page.locator("#sequence-input textarea").fill(
+                "".join(rng.choice("ACDEFGHIKLMNPQRSTVWY") for _ in range(400))
+            )
+        for page in pages:
+            page.locator("#fold-button").click()
+        busy = pages[-1].get_by_text("This application is currently busy. Please try again.")
+        busy.first.wait_for(timeout=30_000)
+        pages[0].locator("#structure-status table").wait_for(timeout=60_000)  # the first got its fold
+        for context in contexts:
+            context.close()
