@@ -265,3 +265,22 @@ def test_plan_cuts_the_same_chunks_for_any_number_of_processes_and_balances_them
         assert chunks == sorted(tuple(r.index for r in c) for c in single)  # same batches
         cost = [sum(r.protein.length**2 for c in share for r in c) for share in shares]
         assert max(cost) < 1.5 * sum(cost) / world  # nobody waits long for the slowest
+
+
+def test_batch_endpoint_through_gradio_client(client, tmp_path):
+    import zipfile
+
+    from gradio_client import handle_file
+
+    fasta = tmp_path / "two.fasta"
+    fasta.write_text(f">ubq\n{UBIQUITIN}\n>bad\nMK@V\n")
+    status, table, archive = client.predict(
+        handle_file(str(fasta)), ["ptm", "localization"], api_name="/batch"
+    )
+    assert "1 of 2 records predicted" in status
+    rows = table["data"]
+    assert (
+        [r[0] for r in rows] == ["ubq", "bad"] and rows[1][2] == "error" and "'@' at residue 3" in rows[1][-1]
+    )
+    names = set(zipfile.ZipFile(archive).namelist())
+    assert {"summary.csv", "localization.csv", "ptm_sites.csv", "records/ubq.json"} <= names
