@@ -38,7 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     parser = argparse.ArgumentParser(
         description="Predict structure, PTM sites, localization and contacts for each record of a FASTA.",
-        epilog="Under `accelerate launch` the records are split across processes and merged into one output.",
+        epilog="Under `accelerate launch --multi_gpu --num_processes N` (with or without GPUs) or "
+        "`torchrun --nproc_per_node N` the records are split across processes and merged into one output. "
+        "Exit status: 0 all records ok, 1 some failed, 2 unusable input or options.",
     )
     parser.add_argument("input", type=Path, help="FASTA file (plain or .gz), one or many records")
     parser.add_argument("--out", type=Path, required=True, help="output directory (re-runs resume in it)")
