@@ -62,9 +62,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--device", default=env("PROTEIN_STUDIO_DEVICE", "auto"), help="auto, cpu, cuda, cuda:N"
     )
     parser.add_argument(
-        "--max-fold-length", type=int, default=int(env("MAX_FOLD_LENGTH", DEFAULT_MAX_FOLD_LENGTH))
+        "--max-fold-length",
+        type=int,
+        default=int(env("MAX_FOLD_LENGTH", DEFAULT_MAX_FOLD_LENGTH)),
+        help="longest protein (all chains) folded; a longer one gets an error row",
     )
-    parser.add_argument("--max-analyze-length", type=int, default=int(env("MAX_ANALYZE_LENGTH", "2000")))
+    parser.add_argument(
+        "--max-analyze-length",
+        type=int,
+        default=int(env("MAX_ANALYZE_LENGTH", "2000")),
+        help="longest protein analysed (ptm, localization, contacts)",
+    )
     parser.add_argument(
         "--threshold",
         type=float,
