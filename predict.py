@@ -22,12 +22,10 @@ import sys
 import time
 from pathlib import Path
 
-from models.annotation import HEADS_DIR
-from models.backbone import DEFAULT_BACKBONE
 from models.batch import ALL_TASKS, DEFAULT_THRESHOLD, decode_fasta, merge, parse_tasks, read_records, run
-from models.folding import DEFAULT_FOLD_MODEL
 from models.sequences import SequenceError
-from models.studio import DEFAULT_MAX_FOLD_LENGTH, Studio, StudioConfig, default_result_cache
+from models.settings import add_model_arguments
+from models.studio import Studio, StudioConfig, default_result_cache
 
 MAX_INPUT_BYTES = 1024**3  # a whole proteome fits many times over; beyond this, split the file
 MAX_RECORDS = 1_000_000
@@ -35,7 +33,6 @@ log = logging.getLogger("predict")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    env = os.environ.get
     parser = argparse.ArgumentParser(
         description="Predict structure, PTM sites, localization and contacts for each record of a FASTA.",
         epilog="Under `accelerate launch --multi_gpu --num_processes N` (with or without GPUs) or "
@@ -49,30 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=",".join(ALL_TASKS),
         help=f"comma-separated subset of {','.join(ALL_TASKS)} (default: all)",
     )
-    parser.add_argument(
-        "--fold-model", default=env("ESMFOLD_MODEL", DEFAULT_FOLD_MODEL), help="ESMFold Hub id or dir"
-    )
-    parser.add_argument(
-        "--backbone", default=env("ESM_BACKBONE", DEFAULT_BACKBONE), help="ESM-2 Hub id or dir"
-    )
-    parser.add_argument(
-        "--heads", default=env("PROTEIN_STUDIO_HEADS", str(HEADS_DIR)), help="trained heads dir"
-    )
-    parser.add_argument(
-        "--device", default=env("PROTEIN_STUDIO_DEVICE", "auto"), help="auto, cpu, cuda, cuda:N"
-    )
-    parser.add_argument(
-        "--max-fold-length",
-        type=int,
-        default=int(env("MAX_FOLD_LENGTH", DEFAULT_MAX_FOLD_LENGTH)),
-        help="longest protein (all chains) folded; a longer one gets an error row",
-    )
-    parser.add_argument(
-        "--max-analyze-length",
-        type=int,
-        default=int(env("MAX_ANALYZE_LENGTH", "2000")),
-        help="longest protein analysed (ptm, localization, contacts)",
-    )
+    add_model_arguments(parser)
     parser.add_argument(
         "--threshold",
         type=float,

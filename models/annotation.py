@@ -16,10 +16,9 @@ from models.errors import BackboneUnavailable, SequenceError
 from models.features import pooled_features
 from models.heads import load_head
 from models.sequences import Protein
+from models.settings import DEFAULT_MAX_ANALYZE_LENGTH, HEADS_DIR
 from models.tasks import ANALYSIS_TASKS as TASKS
 
-HEADS_DIR = Path(__file__).resolve().parent.parent / "assets" / "heads"
-DEFAULT_MAX_ANALYZE_LENGTH = 2000
 MEMBRANE_WORD = "Membrane"
 
 

