@@ -20,13 +20,11 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -84,38 +82,14 @@ def call(client, request: Request):
     return client.predict(text, api_name=f"/{request.kind}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def running_app(fold_model: Path, extra: list[str] = (), log_dir: Path | None = None):
-    port = _free_port()
-    log_path = Path(log_dir or tempfile.mkdtemp()) / f"app-{port}.log"
-    command = [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--fold-model", str(fold_model), "--result-cache", "off", *extra]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"app did not start:\n{log_path.read_text()[-2000:]}") from None
-                time.sleep(0.5)
+    """The app with the tiny fold model and no result cache (every answer is computed)."""
+    from tests.app_process import running_app as app_process
+
+    log = Path(log_dir or tempfile.mkdtemp()) / f"app-{uuid.uuid4().hex[:8]}.log"
+    with app_process(["--fold-model", fold_model, "--result-cache", "off", *extra], log) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _client(url: str):
