@@ -22,7 +22,16 @@ import sys
 import time
 from pathlib import Path
 
-from models.batch import ALL_TASKS, DEFAULT_THRESHOLD, decode_fasta, merge, parse_tasks, read_records, run
+from models.batch import (
+    ALL_TASKS,
+    DEFAULT_THRESHOLD,
+    decode_fasta,
+    merge,
+    parse_tasks,
+    plan,
+    read_records,
+    run,
+)
 from models.sequences import SequenceError
 from models.settings import add_model_arguments
 from models.studio import Studio, StudioConfig, default_result_cache
@@ -115,14 +124,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    # Every rank computes the same plan; each counts only its own chunks.
-    from models.batch import plan
-
-    mine = sum(len(c) for c in plan(records, tasks, args.out, state.process_index, state.num_processes))
+    # Every rank cuts the same chunks and keeps its own share.
+    mine = plan(records, tasks, args.out, state.process_index, state.num_processes)
     label = "records" if state.num_processes == 1 else f"records (process 1 of {state.num_processes})"
     started = time.perf_counter()
-    with tqdm(total=mine, desc=label, unit="rec", disable=args.quiet or not state.is_main_process) as bar:
-        done = run(studio, records, tasks, args.out, state.process_index, state.num_processes, bar.update)
+    with tqdm(
+        total=sum(map(len, mine)), desc=label, unit="rec", disable=args.quiet or not state.is_main_process
+    ) as bar:
+        done = run(studio, records, tasks, args.out, state.process_index, progress=bar.update, chunks=mine)
     done = f"{done} in {time.perf_counter() - started:.1f} s"
     state.wait_for_everyone()
     per_process = [done]

@@ -235,8 +235,10 @@ def run(
     rank: int = 0,
     world: int = 1,
     progress: Callable[[int], None] | None = None,
+    chunks: list[list[Record]] | None = None,
 ) -> int:
-    """Predict this rank's pending records and write their files. Returns how many it did."""
+    """Predict this rank's pending records and write their files. Returns how many it did.
+    `chunks`: this rank's `plan(...)` if the caller already made it (it reads every record file)."""
     out = Path(out)
     if rank == 0:
         for record in records:
@@ -244,7 +246,7 @@ def run(
                 _write_record(out, record, tasks, {}, {"input": Failure(record.error, False)})
     function_tasks = tuple(t for t in tasks if t in FUNCTION_TASKS)
     done = 0
-    for chunk in plan(records, tasks, out, rank, world):
+    for chunk in plan(records, tasks, out, rank, world) if chunks is None else chunks:
         failures: dict[int, dict[str, Failure]] = {r.index: {} for r in chunk}
         analysable = []
         for r in chunk:
