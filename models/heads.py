@@ -1,10 +1,12 @@
 """Small task heads over the frozen ESM-2 backbone, saved as safetensors + a JSON model card.
 
 - `SiteHead`: per-residue PTM probability at candidate residues (SUMOylation: every lysine).
-  Reads each site's states at every backbone layer, plus the site as seen by a fine-tuned copy
-  of the backbone's last layer (queries only at the sites; see `models.top_layer`).
+  Reads each site's states at every backbone layer, plus the mean of the states entering the
+  last layer over the site's neighbourhood (±`neighbourhood` residues) and, optionally, the site
+  as seen by a fine-tuned copy of the last layer (queries only at the sites; `models.top_layer`).
 - `LocalizationHead`: per-protein class probabilities (SCL2205's 13 classes) from pooled
-  features (`models.features.pooled_features`) and attention pooling over the last layer.
+  features (`models.features.pooled_features`) and attention pooling over the last layer,
+  optionally blended with a vote of the most similar training proteins (`reference` config).
 
 Both normalise their inputs with statistics stored in the head, so raw backbone outputs go in.
 """
@@ -48,8 +50,8 @@ def mlp(size_in: int, hidden: int, size_out: int, dropout: float) -> nn.Sequenti
 
 
 class SiteHead(nn.Module):
-    """Logit per candidate site. Inputs: states of every layer at the sites, and optionally the
-    states entering the last layer for the whole sequence (for the fine-tuned top layer)."""
+    """Logit per candidate site. Inputs: states of every layer at the sites, and (when
+    `needs_states`) the states entering the last layer for the whole sequence."""
 
     def __init__(self, config: dict):
         super().__init__()
@@ -59,17 +61,28 @@ class SiteHead(nn.Module):
         extra = 0
         if config.get("top_layer"):
             self.top = SiteTopLayer(dim, config["heads"], config["intermediate"], config["eps"])
-            extra = dim
+            extra += dim
+        if config.get("neighbourhood"):
+            self.neighbourhood_norm = nn.LayerNorm(dim)
+            extra += dim
         self.classifier = mlp(layers * dim + extra, config["hidden"], 1, config.get("dropout", 0.3))
+
+    @property
+    def needs_states(self) -> bool:
+        """Whether forward() needs the whole sequence's states entering the last layer."""
+        return bool(self.config.get("top_layer") or self.config.get("neighbourhood"))
 
     def forward(self, site_states: torch.Tensor, top_input=None) -> torch.Tensor:
         """site_states (N, layers, D); top_input = (states (B, T, D), token_mask (B, T),
-        sites (B, S)) with B*S == N, or None. Returns (N,) logits."""
-        x = self.norm(site_states.flatten(1))
+        sites (B, S)) with B*S == N, or None when not `needs_states`. Returns (N,) logits."""
+        parts = [self.norm(site_states.flatten(1))]
         if self.config.get("top_layer"):
             states, mask, sites = top_input
-            x = torch.cat([x, self.top(states, mask, sites).flatten(0, 1)], dim=-1)
-        return self.classifier(x).squeeze(-1)
+            parts.append(self.top(states, mask, sites).flatten(0, 1))
+        if self.config.get("neighbourhood"):
+            around = neighbourhood_mean(*top_input, self.config["neighbourhood"])
+            parts.append(self.neighbourhood_norm(around))
+        return self.classifier(torch.cat(parts, dim=-1)).squeeze(-1)
 
     def predict(self, hidden: np.ndarray, positions: list[int]) -> np.ndarray:
         """Probabilities at 0-based `positions` from one backbone pass's (layers+1, L, D) states."""
@@ -77,11 +90,26 @@ class SiteHead(nn.Module):
             return np.zeros(0, dtype=np.float32)
         site_states = torch.from_numpy(np.ascontiguousarray(hidden[:, positions].transpose(1, 0, 2)))
         top_input = None
-        if self.config.get("top_layer"):
+        if self.needs_states:
             states = torch.from_numpy(hidden[-2])[None]
             top_input = (states, torch.ones(1, states.shape[1]), torch.tensor([positions]))
         with torch.inference_mode():
             return torch.sigmoid(self(site_states, top_input)).numpy()
+
+
+def neighbourhood_mean(states: torch.Tensor, mask: torch.Tensor, sites: torch.Tensor, radius: int):
+    """Mean of states (B, T, D) over positions site-radius..site+radius that exist (inside the
+    sequence and the token mask) -> (B*S, D). Motifs around a site (e.g. ψKxE) sit within a few
+    residues; a site's own state dilutes them among everything it attends to."""
+    offsets = torch.arange(-radius, radius + 1)
+    positions = sites[..., None] + offsets  # (B, S, W)
+    inside = (positions >= 0) & (positions < states.shape[1])
+    clamped = positions.clamp(0, states.shape[1] - 1)
+    batch = torch.arange(states.shape[0])[:, None, None]
+    weight = (inside & mask[batch, clamped].bool()).to(states.dtype)  # (B, S, W)
+    gathered = states[batch, clamped]  # (B, S, W, D)
+    total = (gathered * weight[..., None]).sum(2)
+    return (total / weight.sum(2, keepdim=True).clamp(min=1)).flatten(0, 1)
 
 
 class LocalizationHead(nn.Module):
@@ -99,6 +127,54 @@ class LocalizationHead(nn.Module):
             self.values = nn.Linear(dim, config["attention_dim"])
         size_in = pooled + (attention * config["attention_dim"] if attention else 0)
         self.classifier = mlp(size_in, config["hidden"], len(config["classes"]), config.get("dropout", 0.3))
+        reference = config.get("reference")
+        if reference:
+            # Training proteins as unit vectors in a PCA projection of the standardised pooled
+            # features (float16 keeps the file small; cosine similarities move by < 1e-3).
+            self.register_buffer("projection", torch.zeros(pooled, reference["dims"], dtype=torch.float16))
+            self.register_buffer(
+                "reference", torch.zeros(reference["size"], reference["dims"], dtype=torch.float16)
+            )
+            self.register_buffer("reference_labels", torch.zeros(reference["size"], dtype=torch.long))
+
+    def set_reference(self, pooled: np.ndarray, labels: np.ndarray, dims: int) -> np.ndarray:
+        """Fill the reference buffers from training proteins (call after `norm.fit`); returns the
+        projection (pooled_size, dims) of the standardised features onto their top components."""
+        x = self.norm(torch.from_numpy(pooled)).double()
+        covariance = x.T @ x / len(x)
+        _, vectors = torch.linalg.eigh(covariance)  # ascending eigenvalues
+        projection = vectors[:, -dims:].flip(1).float()
+        self.register_buffer("projection", projection.half())
+        self.register_buffer("reference", self.embed(torch.from_numpy(pooled)).half())
+        self.register_buffer("reference_labels", torch.from_numpy(labels).long())
+        return projection.numpy()
+
+    def embed(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Unit vectors in the reference projection, (B, dims)."""
+        z = self.norm(pooled) @ self.projection.float()
+        return z / z.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+
+    def neighbours(self, pooled: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Cosine similarities and indices of the k most similar training proteins, (B, k) each."""
+        return (self.embed(pooled) @ self.reference.float().T).topk(k, dim=-1)
+
+    def reference_vote(self, pooled: torch.Tensor, k: int, temperature: float) -> torch.Tensor:
+        """(B, classes) distribution: the k nearest training proteins' labels, each weighted by
+        exp(temperature * (similarity - best similarity))."""
+        similarity, index = self.neighbours(pooled, k)
+        weights = torch.exp(temperature * (similarity - similarity[:, :1]))
+        votes = torch.zeros(len(pooled), len(self.config["classes"]))
+        votes.scatter_add_(1, self.reference_labels[index], weights)
+        return votes / votes.sum(-1, keepdim=True)
+
+    def probabilities(self, pooled: torch.Tensor, residues=None, mask=None) -> torch.Tensor:
+        """Class probabilities: the classifier's, blended with the reference vote if configured."""
+        p = torch.softmax(self(pooled, residues, mask), dim=-1)
+        reference = self.config.get("reference")
+        if reference:
+            vote = self.reference_vote(pooled, reference["k"], reference["temperature"])
+            p = (1 - reference["weight"]) * p + reference["weight"] * vote
+        return p
 
     def attention_pool(self, residues: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """residues (B, L, D), mask (B, L) -> (B, heads * attention_dim)."""
@@ -114,12 +190,21 @@ class LocalizationHead(nn.Module):
             x = torch.cat([x, self.attention_pool(residues, mask)], dim=-1)
         return self.classifier(x)
 
+    def similar(self, pooled: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(indices into the reference set, cosine similarities) of one protein's n most similar
+        training proteins; empty without a reference set."""
+        if not self.config.get("reference"):
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        with torch.inference_mode():
+            similarity, index = self.neighbours(torch.from_numpy(pooled)[None], n)
+        return index[0].numpy(), similarity[0].numpy()
+
     def predict(self, pooled: np.ndarray, last_layer: np.ndarray) -> np.ndarray:
         """Class probabilities for one protein."""
         with torch.inference_mode():
             residues = torch.from_numpy(last_layer)[None]
-            logits = self(torch.from_numpy(pooled)[None], residues, torch.ones(residues.shape[:2]))
-            return torch.softmax(logits, dim=-1)[0].numpy()
+            mask = torch.ones(residues.shape[:2])
+            return self.probabilities(torch.from_numpy(pooled)[None], residues, mask)[0].numpy()
 
 
 HEAD_TYPES = {"site": SiteHead, "localization": LocalizationHead}

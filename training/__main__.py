@@ -137,7 +137,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=HEADS_DIR, help="where heads and cards go")
     parser.add_argument("--cache", type=Path, default=None, help="embedding cache directory")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-top-layer", action="store_true", help="SUMO head without a tuned top layer")
+    parser.add_argument(
+        "--top-layer",
+        action="store_true",
+        help="SUMO head with a tuned copy of the backbone's top layer (off: with the ±7 neighbourhood "
+        "mean it did not help on validation, 0.893 vs 0.895, and takes 8x longer to train)",
+    )
     parser.add_argument(
         "--homologs",
         action="store_true",
@@ -186,12 +191,12 @@ def main(argv: list[str] | None = None) -> None:
     }
 
     # --- SUMOylation ------------------------------------------------------------------------
-    top = not args.no_top_layer
-    base = ptm.load_sites(paths["Train"], with_states=top)
+    top = args.top_layer
+    base = ptm.load_sites(paths["Train"], with_states=True)
     validation_base = ptm.grouped_split(base["groups"], ptm.VALIDATION_FRACTION, args.seed)
     train_sites, validation, n_homologs = base, validation_base, 0
     if args.homologs:
-        homologs = ptm.load_sites(paths["homologs"], with_states=top)
+        homologs = ptm.load_sites(paths["homologs"], with_states=True)
         held_proteins = set(base["groups"][validation_base])
         # Ortholog positives of validation proteins are dropped: they would leak into training.
         homologs = {k: v[~np.isin(homologs["groups"], list(held_proteins))] for k, v in homologs.items()}
@@ -216,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     loc_probe = localization.train_probe(scl_train, scl_eval, classes, args.seed)
     loc_config = localization.localization_config(model.config, classes, scl_train["pooled"].shape[1], True)
     loc_head, _ = localization.train_localization_head(scl_train, scl_eval, loc_config, args.seed, **epochs)
+    localization.fit_reference(loc_head, scl_train, scl_eval)
     membrane = membrane_classes(classes)
     eval_probs = localization.predict_probabilities(loc_head, scl_eval)
     loc_eval = _localization_scores(scl_eval["labels"], eval_probs, len(classes), membrane)
@@ -245,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
             "probe_validation_roc_auc": _round(probe_val),
             "probe_logistic_regression": probe_test,
             "protein_grouped_5fold_cv_roc_auc": [_round(a) for a in cv],
-            "protein_grouped_cv_note": "head without the tuned top layer, base Train only",
+            "protein_grouped_cv_note": "head without a tuned top layer, base Train only",
         },
         **common,
     }
@@ -262,6 +268,9 @@ def main(argv: list[str] | None = None) -> None:
             "final_test_set": "heldout",
         },
         "membrane_classes": [classes[i] for i in membrane],
+        # Accessions of the reference set, in the head's order: the app names the most similar
+        # training proteins next to each prediction.
+        "reference_entries": json.loads((paths["train"] / "entries.json").read_text()),
         "metrics": {
             "eval": loc_eval,
             "probe_logistic_regression": {"eval": probe_eval, "heldout": probe_heldout},

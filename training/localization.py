@@ -64,8 +64,42 @@ def predict_probabilities(head: LocalizationHead, data: dict, batch: int = 64) -
     with torch.no_grad():
         for start in range(0, len(order), batch):
             idx = order[start : start + batch]
-            out[idx] = torch.softmax(head(*_batch(data, idx)), -1).numpy()
+            out[idx] = head.probabilities(*_batch(data, idx)).numpy()
     return out
+
+
+REFERENCE_DIMS = 256
+REFERENCE_GRID = {"k": (10, 25, 50), "temperature": (10.0, 20.0), "weight": (0.2, 0.3, 0.4)}
+
+
+def fit_reference(head: LocalizationHead, train: dict, validation: dict) -> dict:
+    """Add the training proteins as a reference set and choose how many neighbours vote, how
+    sharply, and how much their vote weighs against the classifier (by validation accuracy +
+    macro-F1). Similar proteins tend to share a compartment; the vote brings that in directly."""
+    head.set_reference(train["pooled"], train["labels"], REFERENCE_DIMS)
+    classifier = predict_probabilities(head, validation)  # no "reference" in config yet: classifier only
+    labels, n_classes = validation["labels"], len(head.config["classes"])
+    pooled = torch.from_numpy(validation["pooled"])
+    best = None
+    with torch.no_grad():
+        for k in REFERENCE_GRID["k"]:
+            for temperature in REFERENCE_GRID["temperature"]:
+                vote = head.reference_vote(pooled, k, temperature).numpy()
+                for weight in REFERENCE_GRID["weight"]:
+                    predicted = ((1 - weight) * classifier + weight * vote).argmax(1)
+                    score = accuracy(labels, predicted) + macro_f1(labels, predicted, n_classes)
+                    if best is None or score > best[0]:
+                        best = (score, k, temperature, weight)
+    score, k, temperature, weight = best
+    head.config["reference"] = {
+        "dims": REFERENCE_DIMS,
+        "size": int(len(train["labels"])),
+        "k": k,
+        "temperature": temperature,
+        "weight": weight,
+    }
+    log.info("reference vote: k=%d temperature=%g weight=%g, validation %.4f", k, temperature, weight, score)
+    return head.config["reference"]
 
 
 def train_localization_head(

@@ -51,6 +51,9 @@ def grouped_folds(groups: np.ndarray, k: int, seed: int) -> np.ndarray:
     return np.array([fold_of[g] for g in groups])
 
 
+NEIGHBOURHOOD = 7  # residues either side whose mean state the head reads (±7: a 15-mer)
+
+
 def site_config(backbone_config, top_layer: bool) -> dict:
     return {
         "ptm_type": "SUMOylation",
@@ -63,6 +66,7 @@ def site_config(backbone_config, top_layer: bool) -> dict:
         "hidden": 256,
         "dropout": 0.3,
         "top_layer": top_layer,
+        "neighbourhood": NEIGHBOURHOOD,
     }
 
 
@@ -76,7 +80,7 @@ def _scores(head: SiteHead, data: dict, rows: np.ndarray, batch: int = 512) -> n
 
 def _inputs(head: SiteHead, data: dict, idx: np.ndarray):
     centre = torch.from_numpy(data["centre"][idx])
-    if not head.config["top_layer"]:
+    if not head.needs_states:
         return centre, None
     states = torch.from_numpy(data["states"][idx].astype(np.float32))
     mask = torch.ones(states.shape[:2])

@@ -1,0 +1,78 @@
+"""Head mechanics on small random inputs: the site neighbourhood, and the localization head's
+vote of similar training proteins (the shipped heads are checked on real data in test_analysis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from models.heads import LocalizationHead, SiteHead, load_head, neighbourhood_mean, save_head
+
+
+def test_neighbourhood_mean_uses_only_positions_that_exist():
+    states = torch.arange(12, dtype=torch.float32).reshape(1, 6, 2)  # position i holds (2i, 2i+1)
+    mask = torch.tensor([[1, 1, 1, 1, 1, 0]])  # position 5 is padding
+    out = neighbourhood_mean(states, mask, torch.tensor([[0, 4]]), radius=2)
+    # site 0: positions 0..2 (-2, -1 do not exist); site 4: positions 2..4 (5 masked, 6 outside)
+    expected = torch.stack([states[0, 0:3].mean(0), states[0, 2:5].mean(0)])
+    torch.testing.assert_close(out, expected)
+
+
+def _site_head(**extra) -> SiteHead:
+    torch.manual_seed(0)
+    config = {"layers": 3, "dim": 8, "heads": 2, "intermediate": 16, "eps": 1e-5, "hidden": 16}
+    return SiteHead({**config, "top_layer": False, "neighbourhood": 2, **extra}).eval()
+
+
+def test_site_head_training_inputs_and_app_path_agree():
+    """Training feeds (site states, window states, site index); the app hands predict() one
+    pass's (layers, L, D) states. Both must give the same probability for the same site."""
+    head = _site_head()
+    hidden = np.random.default_rng(0).normal(size=(3, 11, 8)).astype(np.float32)
+    positions = [0, 5, 10]
+    app = head.predict(hidden, positions)
+    with torch.no_grad():
+        site_states = torch.from_numpy(hidden[:, positions].transpose(1, 0, 2).copy())
+        window = torch.from_numpy(hidden[-2])[None]
+        logits = head(site_states, (window, torch.ones(1, 11), torch.tensor([positions])))
+    np.testing.assert_allclose(app, torch.sigmoid(logits).numpy(), rtol=1e-6)
+    # The neighbourhood is read: changing a residue next to site 5 (and no site itself) moves it.
+    moved = hidden.copy()
+    moved[-2, 6] += np.linspace(-3.0, 3.0, 8, dtype=np.float32)  # not uniform: LayerNorm
+    changed = head.predict(moved, positions)
+    assert abs(changed[1] - app[1]) > 1e-4 and changed[0] == app[0]
+
+
+def _clustered(n_per_class: int, classes: int, size: int, seed: int):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=5.0, size=(classes, size))
+    labels = np.repeat(np.arange(classes), n_per_class)
+    return (centres[labels] + rng.normal(size=(len(labels), size))).astype(np.float32), labels
+
+
+def _localization_head() -> LocalizationHead:
+    torch.manual_seed(0)
+    config = {"classes": ["A", "B", "C"], "dim": 4, "pooled_size": 12, "attention_heads": 0, "hidden": 8}
+    return LocalizationHead(config).eval()
+
+
+def test_reference_vote_follows_the_nearest_training_proteins(tmp_path):
+    pooled, labels = _clustered(20, 3, 12, seed=1)
+    head = _localization_head()
+    head.norm.fit(pooled)
+    head.set_reference(pooled, labels, dims=4)
+    queries, query_labels = _clustered(5, 3, 12, seed=1)  # same cluster centres, new noise
+    vote = head.reference_vote(torch.from_numpy(queries), k=5, temperature=10.0)
+    torch.testing.assert_close(vote.sum(-1), torch.ones(len(queries)))
+    assert (vote.argmax(-1).numpy() == query_labels).all()
+
+    head.config["reference"] = {"dims": 4, "size": len(labels), "k": 5, "temperature": 10.0, "weight": 0.3}
+    with torch.no_grad():
+        classifier = torch.softmax(head(torch.from_numpy(queries)), -1)
+        blended = head.probabilities(torch.from_numpy(queries))
+    torch.testing.assert_close(blended, 0.7 * classifier + 0.3 * vote)
+
+    save_head(head, {"kind": "localization"}, tmp_path, "localization")
+    loaded, _ = load_head(tmp_path / "localization.json")
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.probabilities(torch.from_numpy(queries)), blended)
