@@ -116,7 +116,25 @@ def localization_summary(loc: dict, cards: dict) -> str:
     return (
         f"<div class='loc-summary'><p><strong>{html.escape(top['class'])}</strong> "
         f"({top['probability']:.1%})</p><ol>{top3}</ol>"
-        f"<p>Membrane {loc['membrane']:.1%} · soluble {loc['soluble']:.1%}</p>{honesty}</div>"
+        f"<p>Membrane {loc['membrane']:.1%} · soluble {loc['soluble']:.1%}</p>"
+        f"{similar_table(loc.get('similar_training_proteins', []))}{honesty}</div>"
+    )
+
+
+def similar_table(similar: list[dict]) -> str:
+    """The training proteins most similar to this one, whose annotated compartments vote in the
+    prediction: evidence the user can check (UniProt accessions, cosine similarity)."""
+    if not similar:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(s['entry'])}</td><td>{html.escape(s['localization'])}</td>"
+        f"<td>{s['similarity']:.2f}</td></tr>"
+        for s in similar
+    )
+    return (
+        "<table class='similar-proteins'><caption>Most similar training proteins</caption>"
+        "<thead><tr><th>UniProt</th><th>annotated</th><th>similarity</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
     )
 
 

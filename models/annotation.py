@@ -20,6 +20,7 @@ from models.settings import DEFAULT_MAX_ANALYZE_LENGTH, HEADS_DIR
 from models.tasks import ANALYSIS_TASKS as TASKS
 
 MEMBRANE_WORD = "Membrane"
+SIMILAR_SHOWN = 5  # most similar training proteins listed with a localization
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class Annotation:
     backbone: str = ""
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # The most similar training proteins (whose labels vote in the localization): entry, class,
+    # cosine similarity of their embeddings. Evidence a biologist can check in UniProt.
+    similar: list[dict] = field(default_factory=list)
 
     @property
     def membrane_probability(self) -> float:
@@ -66,6 +70,7 @@ class Annotation:
             "top3": [{"class": k, "probability": round(v, 4)} for k, v in ranked[:3]],
             "membrane": round(self.membrane_probability, 4),
             "soluble": round(1 - self.membrane_probability, 4),
+            "similar_training_proteins": self.similar,
         }
 
     def ptm_json(self) -> dict:
@@ -226,13 +231,13 @@ class Annotator:
                 extra = {"type": self.heads()["ptm_sumo"][1]["config"]["ptm_type"]}
             elif task == "localization":
                 arrays = {"probabilities": np.array(list(annotation.localization.values()), np.float64)}
-                extra = {"classes": list(annotation.localization)}
+                extra = {"classes": list(annotation.localization), "similar": annotation.similar}
             else:
                 arrays, extra = {"contacts": annotation.contacts}, {}
             self.result_cache.put(models[task], task, seq, arrays, extra)
 
     def _from_cache(self, sequence: str, parts: dict) -> Annotation:
-        sites, localization, contacts = [], {}, None
+        sites, localization, contacts, similar = [], {}, None, []
         if parts.get("ptm") is not None:
             p = parts["ptm"]
             sites = [
@@ -242,6 +247,7 @@ class Annotator:
         if parts.get("localization") is not None:
             p = parts["localization"]
             localization = {c: float(x) for c, x in zip(p["classes"], p["probabilities"])}
+            similar = list(p.get("similar", []))
         if parts.get("contacts") is not None:
             contacts = parts["contacts"]["contacts"]
         return Annotation(
@@ -252,6 +258,7 @@ class Annotator:
             contacts=contacts,
             backbone=self.backbone.spec,
             notes=["from the result cache"],
+            similar=similar,
         )
 
     def _remember(self, sequence: str, annotation: Annotation) -> None:
@@ -270,8 +277,19 @@ class Annotator:
             for i, p in zip(positions, probabilities)
         ]
         loc_head, loc_card = heads["localization"]
-        probs = loc_head.predict(pooled_features(output.hidden), output.hidden[-1])
-        localization = {c: float(p) for c, p in zip(loc_card["config"]["classes"], probs)}
+        pooled = pooled_features(output.hidden)
+        probs = loc_head.predict(pooled, output.hidden[-1])
+        classes = loc_card["config"]["classes"]
+        localization = {c: float(p) for c, p in zip(classes, probs)}
+        similar = []
+        entries = loc_card.get("reference_entries")
+        if entries:
+            index, similarity = loc_head.similar(pooled, SIMILAR_SHOWN)
+            labels = loc_head.reference_labels[index].tolist()
+            similar = [
+                {"entry": entries[i], "localization": classes[c], "similarity": round(float(x), 4)}
+                for i, c, x in zip(index.tolist(), labels, similarity)
+            ]
         return Annotation(
             id="",
             sequence=sequence,
@@ -280,6 +298,7 @@ class Annotator:
             contacts=output.contacts,
             backbone=self.backbone.spec,
             seconds=seconds,
+            similar=similar,
         )
 
     def cards(self) -> dict:

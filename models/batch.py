@@ -303,6 +303,7 @@ def _write_record(out: Path, record: Record, tasks, results: dict, failures: dic
     if annotation is not None:
         if "localization" in tasks:
             saved["localization"] = annotation.localization
+            saved["similar_training_proteins"] = annotation.similar
         if "ptm" in tasks:
             saved["ptm_sites"] = [
                 {"position": s.position, "residue": s.residue, "type": s.type, "probability": s.probability}

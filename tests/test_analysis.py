@@ -53,6 +53,23 @@ def test_localization_head_reproduces_its_eval_sample(annotator):
     assert accuracy == pytest.approx(sample["accuracy"], abs=0.025)
 
 
+def test_a_training_protein_finds_itself_first_among_similar_proteins(annotator):
+    """The reference set's order, accessions and labels line up: a training protein's nearest
+    training protein is itself, with similarity ~1 and its own annotated class."""
+    from scldata import loader
+
+    train = loader.load("train")
+    entry = train.seq.str.len().sort_values().index[100]  # a short one: fast
+    (annotation,) = annotator.annotate_many([Protein(entry, (train.seq[entry],))], contacts=False)
+    first = annotation.similar[0]
+    assert first["entry"] == entry and first["localization"] == train.scl[entry]
+    assert first["similarity"] == pytest.approx(1.0, abs=2e-3)
+    assert len(annotation.similar) == 5
+    assert [s["similarity"] for s in annotation.similar] == sorted(
+        (s["similarity"] for s in annotation.similar), reverse=True
+    )
+
+
 def test_sumo_head_reproduces_its_validation_sample(annotator):
     from training.data import SUMO_CENTRE, sumo_split
 
@@ -72,6 +89,9 @@ def test_localization_endpoint(client):
     assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     assert result["top"]["class"] == max(result["probabilities"], key=result["probabilities"].get)
     assert result["membrane"] + result["soluble"] == pytest.approx(1.0, abs=1e-3)
+    similar = result["similar_training_proteins"]
+    assert len(similar) == 5 and all(s["localization"] in classes for s in similar)
+    assert all(-1 <= s["similarity"] <= 1.001 for s in similar)
 
 
 def test_ptm_endpoint_lists_every_lysine(client):

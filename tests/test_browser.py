@@ -99,6 +99,7 @@ def test_analyze_fills_ptm_localization_and_contacts_tabs(page):
     page.get_by_role("tab", name="Localization").click()
     page.locator("#localization-plot .main-svg").first.wait_for(state="visible", timeout=30_000)
     assert "Membrane" in page.locator("#localization-summary").inner_text()
+    assert "Most similar training proteins" in page.locator("#localization-summary").inner_text()
     page.get_by_role("tab", name="Contacts").click()
     page.locator("#contacts-plot .main-svg").first.wait_for(state="visible", timeout=30_000)
 
