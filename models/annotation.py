@@ -277,19 +277,16 @@ class Annotator:
             for i, p in zip(positions, probabilities)
         ]
         loc_head, loc_card = heads["localization"]
-        pooled = pooled_features(output.hidden)
-        probs = loc_head.predict(pooled, output.hidden[-1])
+        entries = loc_card.get("reference_entries") or []
+        probs, nearest = loc_head.predict_with_similar(
+            pooled_features(output.hidden), output.hidden[-1], SIMILAR_SHOWN if entries else 0
+        )
         classes = loc_card["config"]["classes"]
         localization = {c: float(p) for c, p in zip(classes, probs)}
-        similar = []
-        entries = loc_card.get("reference_entries")
-        if entries:
-            index, similarity = loc_head.similar(pooled, SIMILAR_SHOWN)
-            labels = loc_head.reference_labels[index].tolist()
-            similar = [
-                {"entry": entries[i], "localization": classes[c], "similarity": round(float(x), 4)}
-                for i, c, x in zip(index.tolist(), labels, similarity)
-            ]
+        similar = [
+            {"entry": entries[i], "localization": classes[c], "similarity": round(x, 4)}
+            for i, c, x in nearest
+        ]
         return Annotation(
             id="",
             sequence=sequence,

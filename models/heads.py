@@ -161,18 +161,24 @@ class LocalizationHead(nn.Module):
     def reference_vote(self, pooled: torch.Tensor, k: int, temperature: float) -> torch.Tensor:
         """(B, classes) distribution: the k nearest training proteins' labels, each weighted by
         exp(temperature * (similarity - best similarity))."""
-        similarity, index = self.neighbours(pooled, k)
+        return self._vote(*self.neighbours(pooled, k), temperature)
+
+    def _vote(self, similarity: torch.Tensor, index: torch.Tensor, temperature: float) -> torch.Tensor:
         weights = torch.exp(temperature * (similarity - similarity[:, :1]))
-        votes = torch.zeros(len(pooled), len(self.config["classes"]))
+        votes = torch.zeros(len(similarity), len(self.config["classes"]))
         votes.scatter_add_(1, self.reference_labels[index], weights)
         return votes / votes.sum(-1, keepdim=True)
 
-    def probabilities(self, pooled: torch.Tensor, residues=None, mask=None) -> torch.Tensor:
-        """Class probabilities: the classifier's, blended with the reference vote if configured."""
+    def probabilities(self, pooled: torch.Tensor, residues=None, mask=None, neighbours=None) -> torch.Tensor:
+        """Class probabilities: the classifier's, blended with the reference vote if configured.
+        `neighbours`: (similarities, indices) from `neighbours()` with at least k columns, if
+        the caller already searched (so one search serves the vote and the similar list)."""
         p = torch.softmax(self(pooled, residues, mask), dim=-1)
         reference = self.config.get("reference")
         if reference:
-            vote = self.reference_vote(pooled, reference["k"], reference["temperature"])
+            k = reference["k"]
+            similarity, index = neighbours if neighbours is not None else self.neighbours(pooled, k)
+            vote = self._vote(similarity[:, :k], index[:, :k], reference["temperature"])
             p = (1 - reference["weight"]) * p + reference["weight"] * vote
         return p
 
@@ -190,21 +196,26 @@ class LocalizationHead(nn.Module):
             x = torch.cat([x, self.attention_pool(residues, mask)], dim=-1)
         return self.classifier(x)
 
-    def similar(self, pooled: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """(indices into the reference set, cosine similarities) of one protein's n most similar
-        training proteins; empty without a reference set."""
-        if not self.config.get("reference"):
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        with torch.inference_mode():
-            similarity, index = self.neighbours(torch.from_numpy(pooled)[None], n)
-        return index[0].numpy(), similarity[0].numpy()
-
     def predict(self, pooled: np.ndarray, last_layer: np.ndarray) -> np.ndarray:
         """Class probabilities for one protein."""
+        return self.predict_with_similar(pooled, last_layer, 0)[0]
+
+    def predict_with_similar(
+        self, pooled: np.ndarray, last_layer: np.ndarray, n: int
+    ) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
+        """Class probabilities for one protein, and its n most similar training proteins as
+        (reference index, class index, cosine similarity); none without a reference set. One
+        neighbour search serves both the vote and the list."""
+        reference = self.config.get("reference")
         with torch.inference_mode():
+            x = torch.from_numpy(pooled)[None]
             residues = torch.from_numpy(last_layer)[None]
-            mask = torch.ones(residues.shape[:2])
-            return self.probabilities(torch.from_numpy(pooled)[None], residues, mask)[0].numpy()
+            neighbours = self.neighbours(x, max(reference["k"], n)) if reference else None
+            probs = self.probabilities(x, residues, torch.ones(residues.shape[:2]), neighbours)[0].numpy()
+        if neighbours is None or n == 0:
+            return probs, []
+        scores, index = neighbours[0][0, :n].tolist(), neighbours[1][0, :n]
+        return probs, list(zip(index.tolist(), self.reference_labels[index].tolist(), scores))
 
 
 HEAD_TYPES = {"site": SiteHead, "localization": LocalizationHead}
