@@ -3,7 +3,8 @@
 Output layout (the same for the CLI and the tab's ZIP):
 
     summary.csv          one row per input record, in input order (nothing is dropped)
-    localization.csv     id + one probability column per class
+    localization.csv     id + one probability column per class + the most similar training
+                         protein (UniProt entry, its class, cosine similarity)
     ptm_sites.csv        id, position, residue, type, probability: every candidate residue
     structures/<id>.pdb  scores/<id>.json (pLDDT, PAE, pTM)   contacts/<id>.npy (float16, L x L)
     records/<id>.json    per-record results; written last, so its presence means "done"
@@ -59,6 +60,13 @@ SUMMARY_COLUMNS = (
     "top_localization_probability",
     "ptm_sites_above_threshold",
 )
+# localization.csv: the nearest training protein (its label votes in the prediction), so a
+# proteome-scale table can be filtered on how close the evidence is. All five: records/<id>.json.
+SIMILAR_COLUMNS = {
+    "most_similar_training_entry": "entry",
+    "most_similar_localization": "localization",
+    "most_similar_similarity": "similarity",
+}
 
 
 @dataclass(frozen=True)
@@ -367,12 +375,19 @@ def merge(
         )
         if localization:
             classes = classes or list(localization)
-            loc_rows.append({"id": record.id, **{c: _fmt(localization[c], 6) for c in classes}})
+            nearest = (saved.get("similar_training_proteins") or [{}])[0]
+            loc_rows.append(
+                {
+                    "id": record.id,
+                    **{c: _fmt(localization[c], 6) for c in classes},
+                    **{column: nearest.get(key, "") for column, key in SIMILAR_COLUMNS.items()},
+                }
+            )
         for s in sites or []:
             site_rows.append({"id": record.id, **s, "probability": _fmt(s["probability"], 4)})
     _write_csv(out / "summary.csv", SUMMARY_COLUMNS, rows)
     if "localization" in tasks:
-        _write_csv(out / "localization.csv", ("id", *classes), loc_rows)
+        _write_csv(out / "localization.csv", ("id", *classes, *SIMILAR_COLUMNS), loc_rows)
     if "ptm" in tasks:
         _write_csv(out / "ptm_sites.csv", ("id", "position", "residue", "type", "probability"), site_rows)
     return rows

@@ -4,6 +4,7 @@
   Reads each site's states at every backbone layer, plus the mean of the states entering the
   last layer over the site's neighbourhood (±`neighbourhood` residues) and, optionally, the site
   as seen by a fine-tuned copy of the last layer (queries only at the sites; `models.top_layer`).
+  `SiteEnsemble` averages several of them (the shipped SUMO head).
 - `LocalizationHead`: per-protein class probabilities (SCL2205's 13 classes) from pooled
   features (`models.features.pooled_features`) and attention pooling over the last layer,
   optionally blended with a vote of the most similar training proteins (`reference` config).
@@ -84,17 +85,46 @@ class SiteHead(nn.Module):
             parts.append(self.neighbourhood_norm(around))
         return self.classifier(torch.cat(parts, dim=-1)).squeeze(-1)
 
+    def probabilities(self, site_states: torch.Tensor, top_input=None) -> torch.Tensor:
+        return torch.sigmoid(self(site_states, top_input))
+
     def predict(self, hidden: np.ndarray, positions: list[int]) -> np.ndarray:
         """Probabilities at 0-based `positions` from one backbone pass's (layers+1, L, D) states."""
-        if not positions:
-            return np.zeros(0, dtype=np.float32)
-        site_states = torch.from_numpy(np.ascontiguousarray(hidden[:, positions].transpose(1, 0, 2)))
-        top_input = None
-        if self.needs_states:
-            states = torch.from_numpy(hidden[-2])[None]
-            top_input = (states, torch.ones(1, states.shape[1]), torch.tensor([positions]))
-        with torch.inference_mode():
-            return torch.sigmoid(self(site_states, top_input)).numpy()
+        return _predict_sites(self, hidden, positions)
+
+
+def _predict_sites(head, hidden: np.ndarray, positions: list[int]) -> np.ndarray:
+    if not positions:
+        return np.zeros(0, dtype=np.float32)
+    site_states = torch.from_numpy(np.ascontiguousarray(hidden[:, positions].transpose(1, 0, 2)))
+    top_input = None
+    if head.needs_states:
+        states = torch.from_numpy(hidden[-2])[None]
+        top_input = (states, torch.ones(1, states.shape[1]), torch.tensor([positions]))
+    with torch.inference_mode():
+        return head.probabilities(site_states, top_input).numpy()
+
+
+class SiteEnsemble(nn.Module):
+    """The mean probability of `members` SiteHeads trained alike from different seeds. One head's
+    validation ROC-AUC moves by about ±0.004 with its seed (early stopping on a noisy curve);
+    the mean of five is steadier and higher (SUMO validation 0.902 vs 0.889-0.897 alone)."""
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self.config = config
+        member = {k: v for k, v in config.items() if k != "members"}
+        self.members = nn.ModuleList(SiteHead(member) for _ in range(config["members"]))
+
+    @property
+    def needs_states(self) -> bool:
+        return self.members[0].needs_states
+
+    def probabilities(self, site_states: torch.Tensor, top_input=None) -> torch.Tensor:
+        return torch.stack([m.probabilities(site_states, top_input) for m in self.members]).mean(0)
+
+    def predict(self, hidden: np.ndarray, positions: list[int]) -> np.ndarray:
+        return _predict_sites(self, hidden, positions)
 
 
 def neighbourhood_mean(states: torch.Tensor, mask: torch.Tensor, sites: torch.Tensor, radius: int):
@@ -218,7 +248,7 @@ class LocalizationHead(nn.Module):
         return probs, list(zip(index.tolist(), self.reference_labels[index].tolist(), scores))
 
 
-HEAD_TYPES = {"site": SiteHead, "localization": LocalizationHead}
+HEAD_TYPES = {"site": SiteHead, "site_ensemble": SiteEnsemble, "localization": LocalizationHead}
 
 
 def save_head(head: nn.Module, card: dict, directory: Path, name: str) -> tuple[Path, Path]:

@@ -118,8 +118,15 @@ def test_cli_writes_every_output_file(mixed_run):
     _, out, _ = mixed_run
     loc = _csv(out / "localization.csv")
     assert [r["id"] for r in loc] == ["ubq", "crambin", "has_x"]
+    classes = [k for k in loc[0] if k != "id" and not k.startswith("most_similar")]
+    assert len(classes) == 13
     for row in loc:
-        assert abs(sum(float(v) for k, v in row.items() if k != "id") - 1) < 1e-4
+        assert abs(sum(float(row[c]) for c in classes) - 1) < 1e-4
+        # The nearest training protein, the same as the first of the five in the record file.
+        nearest = json.loads((out / "records" / f"{row['id']}.json").read_text())["similar_training_proteins"][0]
+        assert row["most_similar_training_entry"] == nearest["entry"]
+        assert row["most_similar_localization"] in classes
+        assert 0 < float(row["most_similar_similarity"]) <= 1.0001
     sites = _csv(out / "ptm_sites.csv")
     ubq_lysines = [i + 1 for i, aa in enumerate(UBIQUITIN) if aa == "K"]
     assert [int(s["position"]) for s in sites if s["id"] == "ubq"] == ubq_lysines  # every candidate

@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from models.heads import LocalizationHead, SiteHead, load_head, neighbourhood_mean, save_head
+from models.heads import (
+    LocalizationHead,
+    SiteEnsemble,
+    SiteHead,
+    load_head,
+    neighbourhood_mean,
+    save_head,
+)
 
 
 def test_neighbourhood_mean_uses_only_positions_that_exist():
@@ -41,6 +48,23 @@ def test_site_head_training_inputs_and_app_path_agree():
     moved[-2, 6] += np.linspace(-3.0, 3.0, 8, dtype=np.float32)  # not uniform: LayerNorm
     changed = head.predict(moved, positions)
     assert abs(changed[1] - app[1]) > 1e-4 and changed[0] == app[0]
+
+
+def test_site_ensemble_is_the_mean_of_its_members_and_survives_save_and_load(tmp_path):
+    torch.manual_seed(1)
+    config = {"layers": 3, "dim": 8, "heads": 2, "intermediate": 16, "eps": 1e-5, "hidden": 16}
+    ensemble = SiteEnsemble({**config, "top_layer": False, "neighbourhood": 2, "members": 3}).eval()
+    hidden = np.random.default_rng(1).normal(size=(3, 9, 8)).astype(np.float32)
+    positions = [1, 4, 8]
+    alone = np.stack([m.eval().predict(hidden, positions) for m in ensemble.members])
+    assert np.ptp(alone, axis=0).min() > 1e-3  # differently initialised members disagree
+    np.testing.assert_allclose(ensemble.predict(hidden, positions), alone.mean(0), rtol=1e-6)
+    assert ensemble.predict(hidden, []).shape == (0,)
+
+    save_head(ensemble, {"kind": "site_ensemble"}, tmp_path, "sites")
+    loaded, card = load_head(tmp_path / "sites.json")
+    assert card["config"]["members"] == 3 and "members" not in loaded.members[0].config
+    np.testing.assert_allclose(loaded.predict(hidden, positions), alone.mean(0), rtol=1e-6)
 
 
 def _clustered(n_per_class: int, classes: int, size: int, seed: int):
