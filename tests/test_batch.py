@@ -123,7 +123,8 @@ def test_cli_writes_every_output_file(mixed_run):
     for row in loc:
         assert abs(sum(float(row[c]) for c in classes) - 1) < 1e-4
         # The nearest training protein, the same as the first of the five in the record file.
-        nearest = json.loads((out / "records" / f"{row['id']}.json").read_text())["similar_training_proteins"][0]
+        record = json.loads((out / "records" / f"{row['id']}.json").read_text())
+        nearest = record["similar_training_proteins"][0]
         assert row["most_similar_training_entry"] == nearest["entry"]
         assert row["most_similar_localization"] in classes
         assert 0 < float(row["most_similar_similarity"]) <= 1.0001
