@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         "--members",
         type=int,
         default=ptm.MEMBERS,
-        help="SUMO heads trained from consecutive seeds and averaged (1: a single head)",
+        help="SUMO heads trained from consecutive seeds and averaged",
     )
     parser.add_argument("--skip-cv", action="store_true", help="skip the protein-grouped CV report")
     parser.add_argument(
@@ -210,15 +210,11 @@ def main(argv: list[str] | None = None) -> None:
         validation = np.concatenate([validation_base, np.zeros(len(homologs["labels"]), bool)])
         n_homologs = len(homologs["labels"])
     _, probe_predict, probe_val = ptm.train_probe(base, validation_base, args.seed)
-    config = ptm.site_config(model.config, top, args.members)
+    config = ptm.site_config(model.config, top)
     epochs = {"epochs": 1} if args.smoke else {}
-    if args.members > 1:
-        head, head_val, member_val = ptm.train_site_ensemble(
-            train_sites, validation, config, model, args.seed, **epochs
-        )
-    else:
-        head, head_val = ptm.train_site_head(train_sites, validation, config, model, args.seed, **epochs)
-        member_val = [head_val]
+    head, head_val, member_val = ptm.train_site_ensemble(
+        train_sites, validation, config, args.members, model, args.seed, **epochs
+    )
     cv = [] if args.skip_cv or args.smoke else ptm.grouped_cross_validation(base, config, seed=args.seed)
     probe_test = {}
     for split in ("Test", "Hard_Test"):
@@ -246,7 +242,7 @@ def main(argv: list[str] | None = None) -> None:
 
     # --- Save, then measure the final test sets once through the app's prediction path ------
     sumo_card = {
-        "kind": "site_ensemble" if args.members > 1 else "site",
+        "kind": "site_ensemble",
         "name": "ptm_sumo",
         "task": "SUMOylation site probability for every lysine",
         "data": {

@@ -54,9 +54,9 @@ def grouped_folds(groups: np.ndarray, k: int, seed: int) -> np.ndarray:
 NEIGHBOURHOOD = 7  # residues either side whose mean state the head reads (±7: a 15-mer)
 
 
-def site_config(backbone_config, top_layer: bool, members: int = 1) -> dict:
-    """A SiteHead's config; with members > 1, a SiteEnsemble's."""
-    config = {
+def site_config(backbone_config, top_layer: bool) -> dict:
+    """One SiteHead's config (a SiteEnsemble's adds "members")."""
+    return {
         "ptm_type": "SUMOylation",
         "residues": "K",
         "layers": backbone_config.num_hidden_layers + 1,
@@ -69,7 +69,6 @@ def site_config(backbone_config, top_layer: bool, members: int = 1) -> dict:
         "top_layer": top_layer,
         "neighbourhood": NEIGHBOURHOOD,
     }
-    return {**config, "members": members} if members > 1 else config
 
 
 def _scores(head: SiteHead | SiteEnsemble, data: dict, rows: np.ndarray, batch: int = 512) -> np.ndarray:
@@ -127,22 +126,27 @@ MEMBERS = 5  # SiteHeads averaged in the shipped SUMO head (3 gave the same vali
 
 
 def train_site_ensemble(
-    train: dict, validation: np.ndarray, config: dict, esm_model=None, seed: int = 0, **kwargs
+    train: dict,
+    validation: np.ndarray,
+    config: dict,
+    members: int,
+    esm_model=None,
+    seed: int = 0,
+    **kwargs,
 ) -> tuple[SiteEnsemble, float, list[float]]:
-    """`config["members"]` SiteHeads trained alike, member i from seed `seed + i`. Returns the
+    """`members` SiteHeads with `config`, member i trained from seed `seed + i`. Returns the
     ensemble, its validation ROC-AUC and each member's."""
-    ensemble = SiteEnsemble(config)
-    member_config = ensemble.members[0].config
+    ensemble = SiteEnsemble({**config, "members": members})
     scores = []
-    for i in range(config["members"]):
-        head, score = train_site_head(train, validation, member_config, esm_model, seed + i, **kwargs)
+    for i in range(members):
+        head, score = train_site_head(train, validation, config, esm_model, seed + i, **kwargs)
         ensemble.members[i].load_state_dict(head.state_dict())
         scores.append(score)
     ensemble.eval()
     val_rows = np.where(validation)[0]
     with torch.no_grad():
         score = roc_auc(train["labels"][val_rows], _scores(ensemble, train, val_rows))
-    log.info("SUMO ensemble of %d: validation ROC-AUC %.4f", config["members"], score)
+    log.info("SUMO ensemble of %d: validation ROC-AUC %.4f", members, score)
     return ensemble, score, scores
 
 
@@ -182,7 +186,7 @@ def train_probe(train: dict, validation: np.ndarray, seed: int = 0) -> tuple[nn.
 def grouped_cross_validation(train: dict, config: dict, k: int = 5, seed: int = 0) -> list[float]:
     """Protein-grouped k-fold ROC-AUC of one head without a top layer (fast enough for k fits)."""
     folds = grouped_folds(train["groups"], k, seed)
-    cheap = {key: value for key, value in config.items() if key != "members"} | {"top_layer": False}
+    cheap = {**config, "top_layer": False}
     aucs = []
     for fold in range(k):
         held = folds == fold
