@@ -88,18 +88,23 @@ def main(argv: list[str] | None = None) -> None:
     local_js = threedmol.ensure_local_copy()
     if local_js is not None:
         gr.set_static_paths([str(local_js.parent)])
-    studio = Studio(
-        StudioConfig(
-            fold_model=args.fold_model,
-            device=args.device,
-            max_fold_length=args.max_fold_length,
-            backbone=args.backbone,
-            heads_dir=args.heads,
-            max_analyze_length=args.max_analyze_length,
-            result_cache=_result_cache_dir(args.result_cache, default_result_cache),
-            result_cache_bytes=args.result_cache_mb * 1024**2,
+    from models.head_cards import HeadCardError
+
+    try:
+        studio = Studio(
+            StudioConfig(
+                fold_model=args.fold_model,
+                device=args.device,
+                max_fold_length=args.max_fold_length,
+                backbone=args.backbone,
+                heads_dir=args.heads,
+                max_analyze_length=args.max_analyze_length,
+                result_cache=_result_cache_dir(args.result_cache, default_result_cache),
+                result_cache_bytes=args.result_cache_mb * 1024**2,
+            )
         )
-    )
+    except HeadCardError as error:
+        raise SystemExit(f"Protein Studio cannot start: {error}") from None
     page = build_page(studio, threedmol.script_url(local_js), args.max_batch_records, args.max_batch_folds)
     page.queue(default_concurrency_limit=4, max_size=args.max_queue)
     page.launch(

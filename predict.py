@@ -32,6 +32,7 @@ from models.batch import (
     read_records,
     run,
 )
+from models.head_cards import HeadCardError
 from models.sequences import SequenceError
 from models.settings import add_model_arguments
 from models.studio import Studio, StudioConfig, default_result_cache
@@ -109,17 +110,21 @@ def main(argv: list[str] | None = None) -> int:
     device = args.device
     if device == "auto" and state.device.type == "cuda":
         device = str(state.device)  # one GPU per process
-    studio = Studio(
-        StudioConfig(
-            fold_model=args.fold_model,
-            device=device,
-            max_fold_length=args.max_fold_length,
-            backbone=args.backbone,
-            heads_dir=args.heads,
-            max_analyze_length=args.max_analyze_length,
-            result_cache=None if args.no_cache else default_result_cache(),
+    try:
+        studio = Studio(
+            StudioConfig(
+                fold_model=args.fold_model,
+                device=device,
+                max_fold_length=args.max_fold_length,
+                backbone=args.backbone,
+                heads_dir=args.heads,
+                max_analyze_length=args.max_analyze_length,
+                result_cache=None if args.no_cache else default_result_cache(),
+            )
         )
-    )
+    except HeadCardError as error:
+        print(f"predict.py: {error}", file=sys.stderr)
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
 
     from tqdm import tqdm

@@ -1,4 +1,8 @@
-"""PTM, Localization and Contacts tabs: one "Analyze" click, one backbone pass, three tabs."""
+"""PTM, Localization and Contacts tabs: one "Analyze" click, one backbone pass, three tabs.
+
+Each tab is a small dataclass built by one function; handlers return `{component: value}`, so
+an output left out stays as it is instead of shifting every other output.
+"""
 
 from __future__ import annotations
 
@@ -12,55 +16,74 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import numpy as np
 
-from components.annotation_plots import cb_contact_map, contacts_figure, localization_figure, ptm_figure
+from components.annotation_plots import contacts_figure, localization_figure, ptm_figure
 from components.structure_tab import error_html
 from components.structure_viewer import placeholder, render_structure
 from models.errors import BackboneUnavailable, SequenceError
-from models.pdb import cb_coordinates
 from models.sequences import parse_one
 
 log = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 0.5
 TABLE_COLUMNS = ["position", "residue", "type", "probability", "window (±7)"]
+NO_FOLD_YET = "Fold the same sequence (Structure tab) to see the sites in 3D."
+ESM_CONTACTS_NOTE = (
+    "ESM-2 contact probabilities from the backbone's attention maps. Fold the same sequence to "
+    "compare with the predicted structure's contacts."
+)
+
+
+@dataclass
+class PtmTab:
+    threshold: gr.Slider
+    plot: gr.Plot
+    table: gr.Dataframe
+    csv: gr.File
+    viewer: gr.HTML
+    json: gr.JSON
+    state: gr.State  # the last result's sequence and sites, for re-thresholding without recomputing
+
+
+@dataclass
+class LocalizationTab:
+    plot: gr.Plot
+    summary: gr.HTML
+    json: gr.JSON
+
+
+@dataclass
+class ContactsTab:
+    note: gr.HTML
+    plot: gr.Plot
 
 
 @dataclass
 class AnalysisTabs:
-    loc_plot: gr.Plot
-    loc_summary: gr.HTML
-    loc_json: gr.JSON
-    ptm_plot: gr.Plot
-    ptm_table: gr.Dataframe
-    ptm_csv: gr.File
-    ptm_json: gr.JSON
-    ptm_viewer: gr.HTML
-    threshold: gr.Slider
-    contacts_plot: gr.Plot
-    contacts_note: gr.HTML
     status: gr.HTML
-    ptm_state: gr.State
+    ptm: PtmTab
+    localization: LocalizationTab
+    contacts: ContactsTab
 
     @property
     def outputs(self) -> list:
+        """Every component the Analyze event may change, in the /analyze API's return order."""
+        ptm, loc, con = self.ptm, self.localization, self.contacts
         return [
-            self.status,
-            self.loc_plot,
-            self.loc_summary,
-            self.loc_json,
-            self.ptm_plot,
-            self.ptm_table,
-            self.ptm_csv,
-            self.ptm_json,
-            self.ptm_viewer,
-            self.contacts_plot,
-            self.contacts_note,
-            self.ptm_state,
+            *(self.status, loc.plot, loc.summary, loc.json),
+            *(ptm.plot, ptm.table, ptm.csv, ptm.json, ptm.viewer),
+            *(con.plot, con.note, ptm.state),
         ]
 
 
-def build_localization_tab() -> tuple[gr.Plot, gr.HTML, gr.JSON]:
+def ptm_types_phrase(ptm_types: list[tuple[str, str]]) -> str:
+    """'SUMOylation (K) and Phosphorylation (S, T)': the loaded site heads, from their cards."""
+    names = [f"{name} ({', '.join(residues)})" for name, residues in ptm_types]
+    if len(names) <= 1:
+        return names[0] if names else "no PTM type"
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def build_localization_tab() -> LocalizationTab:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             plot = gr.Plot(label="Localization", elem_id="localization-plot")
@@ -68,10 +91,15 @@ def build_localization_tab() -> tuple[gr.Plot, gr.HTML, gr.JSON]:
             summary = gr.HTML("", elem_id="localization-summary")
             with gr.Accordion("Probabilities (JSON)", open=False):
                 probabilities = gr.JSON(label="Localization", elem_id="localization-json")
-    return plot, summary, probabilities
+    return LocalizationTab(plot, summary, probabilities)
 
 
-def build_ptm_tab():
+def build_ptm_tab(ptm_types: list[tuple[str, str]]) -> PtmTab:
+    gr.Markdown(
+        f"Per-residue probability of {ptm_types_phrase(ptm_types)} at every candidate residue, "
+        "one track per PTM type. Add your own type with `python -m training site-head`.",
+        elem_id="ptm-intro",
+    )
     threshold = gr.Slider(
         0.0, 1.0, value=DEFAULT_THRESHOLD, step=0.01, label="Threshold", elem_id="ptm-threshold"
     )
@@ -87,25 +115,24 @@ def build_ptm_tab():
             )
             csv_file = gr.File(label="All candidate sites (.csv)", elem_id="ptm-csv")
         with gr.Column(scale=2):
-            viewer = gr.HTML(
-                placeholder("Fold the same sequence (Structure tab) to see the sites in 3D.", 360),
-                elem_id="ptm-viewer",
-            )
+            viewer = gr.HTML(placeholder(NO_FOLD_YET, 360), elem_id="ptm-viewer")
     with gr.Accordion("Sites (JSON)", open=False):
         sites_json = gr.JSON(label="PTM sites", elem_id="ptm-json")
-    return threshold, plot, table, csv_file, viewer, sites_json
+    return PtmTab(threshold, plot, table, csv_file, viewer, sites_json, gr.State(None))
 
 
-def build_contacts_tab():
+def build_contacts_tab() -> ContactsTab:
     note = gr.HTML("", elem_id="contacts-note")
     plot = gr.Plot(label="Contact map", elem_id="contacts-plot")
-    return plot, note
+    return ContactsTab(note, plot)
 
 
-def localization_summary(loc: dict, cards: dict) -> str:
+def localization_summary(loc: dict, card: dict | None) -> str:
+    if not loc.get("probabilities"):
+        return f"<p>{html.escape(loc.get('note', 'No localization.'))}</p>"
     top = loc["top"]
     top3 = "".join(f"<li>{html.escape(t['class'])}: {t['probability']:.1%}</li>" for t in loc["top3"])
-    metrics = cards.get("localization", {}).get("metrics", {}).get("heldout", {})
+    metrics = (card or {}).get("metrics", {}).get("heldout", {})
     honesty = ""
     if metrics:
         honesty = (
@@ -160,8 +187,10 @@ def _write_sites_csv(record_id: str, sites: list[dict], root: Path) -> str:
     return str(path)
 
 
-def make_analyze_handler(studio: Any, script_url: str, download_root: Path | None = None):
+def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, download_root: Path | None = None):
+    """The Analyze event (text, threshold -> every analysis output) and the per-task endpoints."""
     root = download_root or Path(tempfile.mkdtemp(prefix="protein-studio-analysis-"))
+    ptm, loc, con = tabs.ptm, tabs.localization, tabs.contacts
 
     def annotate(text: str):
         try:
@@ -170,50 +199,51 @@ def make_analyze_handler(studio: Any, script_url: str, download_root: Path | Non
         except SequenceError as error:
             raise gr.Error(str(error), duration=None, print_exception=False) from None
 
-    def analyze(text: str, threshold: float = DEFAULT_THRESHOLD):
+    def analyze(text: str, threshold: float = DEFAULT_THRESHOLD) -> dict:
         try:
             protein, annotation = annotate(text)
         except BackboneUnavailable as error:
-            empty = [None] * 11
-            empty[0] = error_html("Analysis unavailable.", str(error))
-            return tuple(empty)
+            # Every output is cleared: nothing from an earlier protein may pass for this one's.
+            cleared = {component: None for component in tabs.outputs}
+            cleared[ptm.viewer] = placeholder(NO_FOLD_YET, 360)
+            return {**cleared, tabs.status: error_html("Analysis unavailable.", str(error))}
         except gr.Error:
             raise
         except Exception:
             log.exception("Analysis failed")
             raise gr.Error("Analysis failed unexpectedly; the error was logged on the server.") from None
-        cards = studio.annotator.cards()
-        loc = annotation.localization_json()
-        ptm = annotation.ptm_json()
-        membrane = cards["localization"].get("membrane_classes", [])
+        cards = studio.annotator.head_cards
+        loc_json, ptm_json = annotation.localization_json(), annotation.ptm_json()
+        loc_card = cards.localization.card if cards.localization else {}
+        membrane = loc_card.get("membrane_classes", [])
         structure = studio.cached_structure(protein)
-        viewer = placeholder("Fold the same sequence (Structure tab) to see the sites in 3D.", 360)
-        contacts_note = (
-            "ESM-2 contact probabilities from the backbone's attention maps. Fold the "
-            "same sequence to compare with the predicted structure's contacts."
-        )
-        structure_contacts = None
+        viewer, note, structure_contacts = placeholder(NO_FOLD_YET, 360), ESM_CONTACTS_NOTE, None
         if structure is not None:
-            sites = [("A", s["position"], s["probability"]) for s in ptm["sites"]]
-            viewer = render_structure(structure.pdb, script_url, "cartoon", "pLDDT", 360, sites, "ptm-viewer")
-            coords = np.array(cb_coordinates(structure.pdb))
-            if len(coords) == len(annotation.sequence):
-                structure_contacts = cb_contact_map(coords)
-                contacts_note = "Upper triangle: ESM-2; lower triangle: the ESMFold structure's Cβ contacts."
-        return (
-            "",
-            localization_figure(annotation.localization, membrane),
-            localization_summary(loc, cards),
-            loc,
-            ptm_figure(annotation.sequence, ptm["sites"], threshold),
-            _site_rows(ptm["sites"], threshold),
-            _write_sites_csv(annotation.id, ptm["sites"], root),
-            ptm,
-            viewer,
-            contacts_figure(annotation.contacts, structure_contacts),
-            f"<p>{html.escape(contacts_note)}</p>",
-            {"sequence": annotation.sequence, "sites": ptm["sites"]},
-        )
+            sites = [("A", s["position"], s["probability"]) for s in ptm_json["sites"]]
+            viewer = render_structure(
+                structure.pdb, script_url, "cartoon", "pLDDT", 360, sites, "ptm-viewer", structure.residues()
+            )
+            structure_contacts = structure.cb_contacts()
+            if structure_contacts is not None:
+                note = "Upper triangle: ESM-2; lower triangle: the ESMFold structure's Cβ contacts."
+        return {
+            tabs.status: "",
+            loc.plot: localization_figure(annotation.localization, membrane),
+            loc.summary: localization_summary(loc_json, loc_card),
+            loc.json: loc_json,
+            ptm.plot: ptm_figure(annotation.sequence, ptm_json["sites"], threshold, annotation.ptm_types),
+            ptm.table: _site_rows(ptm_json["sites"], threshold),
+            ptm.csv: _write_sites_csv(annotation.id, ptm_json["sites"], root),
+            ptm.json: ptm_json,
+            ptm.viewer: viewer,
+            ptm.state: {
+                "sequence": annotation.sequence,
+                "sites": ptm_json["sites"],
+                "types": annotation.ptm_types,
+            },
+            con.plot: contacts_figure(annotation.contacts, structure_contacts),
+            con.note: f"<p>{html.escape(note)}</p>",
+        }
 
     def api_result(kind: str):
         def endpoint(text: str) -> dict:
@@ -238,8 +268,16 @@ def make_analyze_handler(studio: Any, script_url: str, download_root: Path | Non
     return analyze, api_result
 
 
-def rethreshold(state: dict | None, threshold: float):
+def make_rethreshold_handler(ptm: PtmTab):
     """Threshold slider: redraw plot and table from the last result, no recomputation."""
-    if not state:
-        return gr.skip(), gr.skip()
-    return ptm_figure(state["sequence"], state["sites"], threshold), _site_rows(state["sites"], threshold)
+
+    def rethreshold(state: dict | None, threshold: float) -> dict:
+        if not state:
+            return {}
+        types = [tuple(t) for t in state.get("types", [])]
+        return {
+            ptm.plot: ptm_figure(state["sequence"], state["sites"], threshold, types),
+            ptm.table: _site_rows(state["sites"], threshold),
+        }
+
+    return rethreshold

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 
 def localization_figure(probabilities: dict[str, float], membrane_classes: Sequence[str]) -> go.Figure:
@@ -34,36 +35,53 @@ def localization_figure(probabilities: dict[str, float], membrane_classes: Seque
     return fig
 
 
-def ptm_figure(sequence: str, sites: Sequence[dict], threshold: float) -> go.Figure:
-    """Probability at each candidate residue along the sequence, with the threshold line."""
-    positions = [s["position"] for s in sites]
-    probs = [s["probability"] for s in sites]
-    above = [p >= threshold for p in probs]
-    fig = go.Figure(
-        go.Scatter(
-            x=positions,
-            y=probs,
-            mode="markers",
-            marker={"size": 8, "color": ["#b2182b" if a else "#9e9e9e" for a in above]},
-            customdata=[f"{s['residue']}{s['position']} {s['type']}" for s in sites],
-            hovertemplate="%{customdata}<br>p = %{y:.3f}<extra></extra>",
-        )
+AMINO_ACID_NAMES = dict(
+    zip(
+        "ACDEFGHIKLMNPQRSTVWY",
+        "alanine cysteine aspartate glutamate phenylalanine glycine histidine isoleucine lysine "
+        "leucine methionine asparagine proline glutamine arginine serine threonine valine "
+        "tryptophan tyrosine".split(),
     )
-    for x, y in zip(positions, probs):
-        fig.add_shape(
-            type="line", x0=x, x1=x, y0=0, y1=y, line={"color": "#bdbdbd", "width": 1}, layer="below"
+)
+TRACK_HEIGHT = 230
+
+
+def residues_phrase(residues: str) -> str:
+    """'lysine' or 'serine / threonine': a track title's candidate residues, in words."""
+    return " / ".join(AMINO_ACID_NAMES.get(r, r) for r in residues) or "no residue"
+
+
+def ptm_figure(
+    sequence: str, sites: Sequence[dict], threshold: float, ptm_types: Sequence[tuple[str, str]] = ()
+) -> go.Figure:
+    """One track per PTM type (the loaded site heads' names and residues): the probability at
+    each candidate residue along the sequence, with the threshold line."""
+    types = list(ptm_types) or [
+        (t, "".join(sorted({s["residue"] for s in sites if s["type"] == t})))
+        for t in dict.fromkeys(s["type"] for s in sites)
+    ]
+    titles = []
+    for name, residues in types:
+        mine = [s for s in sites if s["type"] == name]
+        above = sum(s["probability"] >= threshold for s in mine)
+        titles.append(
+            f"{name} probability at each {residues_phrase(residues)} ({above} of {len(mine)} above threshold)"
         )
-    fig.add_hline(
-        y=threshold,
-        line={"color": "#b2182b", "dash": "dash"},
-        annotation_text=f"threshold {threshold:.2f}",
-        annotation_position="top left",
+    fig = make_subplots(
+        rows=max(1, len(types)),
+        cols=1,
+        shared_xaxes=True,
+        subplot_titles=titles or ["No site head loaded"],
+        vertical_spacing=0.12 if len(types) > 1 else 0.0,
     )
+    for row, (name, _) in enumerate(types, start=1):
+        mine = [s for s in sites if s["type"] == name]
+        _add_track(fig, row, mine, threshold)
+    fig.update_xaxes(range=[0, len(sequence) + 1])
+    fig.update_xaxes(title_text="residue", row=max(1, len(types)), col=1)
+    fig.update_yaxes(range=[0, 1.05], title_text="probability")
     fig.update_layout(
-        title=f"SUMOylation probability at each lysine ({sum(above)} of {len(sites)} above threshold)",
-        xaxis={"range": [0, len(sequence) + 1], "title": "residue"},
-        yaxis={"range": [0, 1.05], "title": "probability"},
-        height=320,
+        height=90 + TRACK_HEIGHT * max(1, len(types)),
         margin={"l": 50, "r": 20, "t": 50, "b": 40},
         template="plotly_white",
         showlegend=False,
@@ -71,10 +89,37 @@ def ptm_figure(sequence: str, sites: Sequence[dict], threshold: float) -> go.Fig
     return fig
 
 
-def cb_contact_map(ca_cb: np.ndarray, cutoff: float = 8.0) -> np.ndarray:
-    """1/0 contacts from (L, 3) Cβ (Cα for glycine) coordinates."""
-    distances = np.linalg.norm(ca_cb[:, None] - ca_cb[None], axis=-1)
-    return (distances < cutoff).astype(float)
+def _add_track(fig: go.Figure, row: int, sites: Sequence[dict], threshold: float) -> None:
+    positions = [s["position"] for s in sites]
+    probs = [s["probability"] for s in sites]
+    fig.add_trace(
+        go.Scatter(
+            x=positions,
+            y=probs,
+            mode="markers",
+            marker={"size": 8, "color": ["#b2182b" if p >= threshold else "#9e9e9e" for p in probs]},
+            customdata=[f"{s['residue']}{s['position']} {s['type']}" for s in sites],
+            hovertemplate="%{customdata}<br>p = %{y:.3f}<extra></extra>",
+        ),
+        row=row,
+        col=1,
+    )
+    # Stems as one trace with gaps (None) rather than a shape per site: long proteins have hundreds.
+    xs = [v for x in positions for v in (x, x, None)]
+    ys = [v for y in probs for v in (0, y, None)]
+    fig.add_trace(
+        go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#bdbdbd", "width": 1}, hoverinfo="skip"),
+        row=row,
+        col=1,
+    )
+    fig.add_hline(
+        y=threshold,
+        line={"color": "#b2182b", "dash": "dash"},
+        annotation_text=f"threshold {threshold:.2f}",
+        annotation_position="top left",
+        row=row,
+        col=1,
+    )
 
 
 def contacts_figure(predicted: np.ndarray, structure_contacts: np.ndarray | None = None) -> go.Figure:

@@ -79,8 +79,11 @@ def build_batch_tab(max_records: int, max_folds: int) -> BatchTab:
     return BatchTab(upload, tasks, button, status, table, download)
 
 
-def make_batch_handler(studio: Any, max_records: int, max_folds: int):
-    def run_batch(path: str | None, tasks: list[str] | None, progress=gr.Progress()):  # noqa: B008 - Gradio's API
+def make_batch_handler(studio: Any, tab: BatchTab, max_records: int, max_folds: int):
+    def refused(title: str, message: str) -> dict:
+        return {tab.status: error_html(title, message), tab.table: None, tab.download: None}
+
+    def run_batch(path: str | None, tasks: list[str] | None, progress=gr.Progress()) -> dict:  # noqa: B008 - Gradio's API
         """Predict every record of an uploaded multi-FASTA; returns status, table and ZIP."""
         try:
             if not path:
@@ -101,7 +104,7 @@ def make_batch_handler(studio: Any, max_records: int, max_folds: int):
                     f"{max_folds:,}. Untick structure, split the file, or use predict.py."
                 )
         except (SequenceError, ValueError) as error:
-            return error_html("Cannot run this batch:", str(error)), None, None
+            return refused("Cannot run this batch:", str(error))
         work = Path(tempfile.mkdtemp(prefix="protein-studio-batch-"))
         out = work / "results"
         total = max(1, valid)
@@ -119,12 +122,16 @@ def make_batch_handler(studio: Any, max_records: int, max_folds: int):
         except Exception:
             log.exception("Batch failed")
             message = "the batch failed unexpectedly; the error was logged on the server. Try again."
-            return error_html("Batch failed:", message), None, None
+            return refused("Batch failed:", message)
         failed = sum(r["status"] != "ok" for r in rows)
         summary = f"{len(rows) - failed:,} of {len(rows):,} records predicted ({', '.join(chosen)})."
         if failed:
             summary += f" {failed:,} with errors: see the error column."
         table = [[row[c] for c in TABLE_COLUMNS] for row in rows]
-        return f'<div class="batch-ok">{html.escape(summary)}</div>', table, str(archive)
+        return {
+            tab.status: f'<div class="batch-ok">{html.escape(summary)}</div>',
+            tab.table: table,
+            tab.download: str(archive),
+        }
 
     return run_batch

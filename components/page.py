@@ -13,7 +13,8 @@ from components.analysis_tabs import (
     build_localization_tab,
     build_ptm_tab,
     make_analyze_handler,
-    rethreshold,
+    make_rethreshold_handler,
+    ptm_types_phrase,
 )
 from components.batch_tab import (
     DEFAULT_MAX_BATCH_FOLDS,
@@ -26,12 +27,16 @@ from components.structure_tab import build_structure_tab, make_fold_handler, mak
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "assets" / "style.css"
 
-INTRO = (
-    "# Protein Studio\n"
-    "Paste a protein sequence: **Fold** predicts its 3D structure (ESMFold), coloured by confidence; "
-    "**Analyze** predicts SUMOylation sites, subcellular localization and residue contacts from one "
-    "ESM-2 pass. These are predictions, not experiments: each tab says how far to trust it."
-)
+
+def intro(ptm_types: list[tuple[str, str]]) -> str:
+    """The page's opening lines; the PTM types come from the loaded head cards."""
+    return (
+        "# Protein Studio\n"
+        "Paste a protein sequence: **Fold** predicts its 3D structure (ESMFold), coloured by "
+        f"confidence; **Analyze** predicts {ptm_types_phrase(ptm_types)} sites, subcellular "
+        "localization and residue contacts from one ESM-2 pass. These are predictions, not "
+        "experiments: each tab says how far to trust it."
+    )
 
 
 def build_page(
@@ -40,8 +45,9 @@ def build_page(
     max_batch_records: int = DEFAULT_MAX_BATCH_RECORDS,
     max_batch_folds: int = DEFAULT_MAX_BATCH_FOLDS,
 ) -> gr.Blocks:
+    ptm_types = studio.annotator.ptm_types()
     with gr.Blocks(title="Protein Studio", delete_cache=(3600, 3600)) as page:
-        gr.Markdown(INTRO, elem_id="intro")
+        gr.Markdown(intro(ptm_types), elem_id="intro")
         with gr.Row(equal_height=False):
             with gr.Column(scale=4):
                 sequence = build_sequence_input()
@@ -55,72 +61,57 @@ def build_page(
                 )
         with gr.Tabs():
             with gr.Tab("Structure", id="structure"):
-                tab = build_structure_tab(script_url)
+                structure = build_structure_tab(script_url)
             with gr.Tab("PTM sites", id="ptm"):
                 analysis_status = gr.HTML("", elem_id="analysis-status")
-                threshold, ptm_plot, ptm_table, ptm_csv, ptm_viewer, ptm_json = build_ptm_tab()
+                ptm = build_ptm_tab(ptm_types)
             with gr.Tab("Localization", id="localization"):
-                loc_plot, loc_summary, loc_json = build_localization_tab()
+                localization = build_localization_tab()
             with gr.Tab("Contacts", id="contacts"):
-                contacts_plot, contacts_note = build_contacts_tab()
+                contacts = build_contacts_tab()
             with gr.Tab("Batch", id="batch"):
                 batch = build_batch_tab(max_batch_records, max_batch_folds)
-        analysis = AnalysisTabs(
-            loc_plot,
-            loc_summary,
-            loc_json,
-            ptm_plot,
-            ptm_table,
-            ptm_csv,
-            ptm_json,
-            ptm_viewer,
-            threshold,
-            contacts_plot,
-            contacts_note,
-            analysis_status,
-            gr.State(None),
-        )
-        fold = make_fold_handler(studio, script_url)
+        analysis = AnalysisTabs(analysis_status, ptm, localization, contacts)
         fold_button.click(
-            fold,
-            inputs=[sequence.text, tab.style, tab.coloring],
-            outputs=tab.fold_outputs,
+            make_fold_handler(studio, structure, script_url),
+            inputs=[sequence.text, structure.style, structure.coloring],
+            outputs=structure.fold_outputs,
             api_name="fold",
             concurrency_limit=1,  # one fold at a time per model: folds are memory-bound
             concurrency_id="fold",
         )
-        analyze, api_result = make_analyze_handler(studio, script_url)
+        analyze, api_result = make_analyze_handler(studio, analysis, script_url)
         analyze_button.click(
             analyze,
-            inputs=[sequence.text, analysis.threshold],
+            inputs=[sequence.text, ptm.threshold],
             outputs=analysis.outputs,
             api_name="analyze",
             concurrency_limit=2,
             concurrency_id="analyze",
         )
-        analysis.threshold.release(
-            rethreshold,
-            inputs=[analysis.ptm_state, analysis.threshold],
-            outputs=[analysis.ptm_plot, analysis.ptm_table],
+        ptm.threshold.release(
+            make_rethreshold_handler(ptm),
+            inputs=[ptm.state, ptm.threshold],
+            outputs=[ptm.plot, ptm.table],
             api_visibility="private",
             show_progress="hidden",
         )
         for kind in ("localization", "ptm", "contacts"):
             gr.api(api_result(kind), api_name=kind, concurrency_limit=2, concurrency_id="analyze")
         batch.button.click(
-            make_batch_handler(studio, max_batch_records, max_batch_folds),
+            make_batch_handler(studio, batch, max_batch_records, max_batch_folds),
             inputs=[batch.upload, batch.tasks],
             outputs=batch.outputs,
             api_name="batch",
             concurrency_limit=1,  # batches share the models with the other tabs: one at a time
             concurrency_id="batch",
         )
-        restyle = make_restyle_handler(script_url)
-        for control in (tab.style, tab.coloring):
+        restyle = make_restyle_handler(structure, script_url)
+        for control in (structure.style, structure.coloring):
             control.change(
                 restyle,
-                inputs=[tab.pdb_state, tab.style, tab.coloring],
-                outputs=tab.viewer,
+                inputs=[structure.pdb_state, structure.style, structure.coloring],
+                outputs=structure.viewer,
                 api_visibility="private",
                 show_progress="hidden",
             )

@@ -35,11 +35,11 @@ class StructureTab:
     scores_file: gr.File
     style: gr.Radio
     coloring: gr.Radio
-    pdb_state: gr.State
+    pdb_state: gr.State  # {"pdb", "residues"} of the shown structure, for re-drawing it
 
     @property
     def fold_outputs(self) -> list:
-        # Order is the /fold API's return order: viewer HTML, PDB file, JSON summary first.
+        # The /fold API's return order: viewer HTML, PDB file, JSON summary first.
         return [
             self.viewer,
             self.pdb_file,
@@ -124,11 +124,11 @@ def build_structure_tab(script_url: str) -> StructureTab:
     )
 
 
-def make_fold_handler(studio: Any, script_url: str, download_root: Path | None = None):
+def make_fold_handler(studio: Any, tab: StructureTab, script_url: str, download_root: Path | None = None):
     """The /fold event: text -> structure outputs. Bad input -> gr.Error naming the problem."""
     root = download_root or Path(tempfile.mkdtemp(prefix="protein-studio-"))
 
-    def fold(text: str, style: str = "cartoon", coloring: str = "pLDDT"):
+    def fold(text: str, style: str = "cartoon", coloring: str = "pLDDT") -> dict:
         try:
             protein = parse_one(text)
             structure = studio.fold(protein)
@@ -136,16 +136,13 @@ def make_fold_handler(studio: Any, script_url: str, download_root: Path | None =
             raise gr.Error(str(error), duration=None, print_exception=False) from None
         except FoldingUnavailable as error:
             message = str(error)
-            return (
-                placeholder(message),
-                None,
-                {"error": message},
-                error_html("Structure unavailable.", message),
-                None,
-                None,
-                None,
-                None,
-            )
+            # Every output is cleared: no earlier protein's structure may pass for this one's.
+            return {
+                **{component: None for component in tab.fold_outputs},
+                tab.viewer: placeholder(message),
+                tab.summary: {"error": message},
+                tab.status: error_html("Structure unavailable.", message),
+            }
         except FoldingOutOfMemory as error:
             raise gr.Error(str(error), duration=None, print_exception=False) from None
         except Exception:
@@ -155,28 +152,32 @@ def make_fold_handler(studio: Any, script_url: str, download_root: Path | None =
                 "Try again, or report the sequence."
             ) from None
         pdb_path, json_path = write_downloads(structure, root)
-        return (
-            render_structure(structure.pdb, script_url, style or "cartoon", coloring or "pLDDT"),
-            pdb_path,
-            structure.summary(),
-            summary_html(structure),
-            plddt_figure(
+        residues = structure.residues()
+        return {
+            tab.viewer: render_structure(
+                structure.pdb, script_url, style or "cartoon", coloring or "pLDDT", residues=residues
+            ),
+            tab.pdb_file: pdb_path,
+            tab.summary: structure.summary(),
+            tab.status: summary_html(structure),
+            tab.plddt_plot: plddt_figure(
                 structure.plddt, "".join(structure.chains), structure.chain_ids, structure.residue_numbers
             ),
-            pae_figure(structure.pae, structure.chain_ids),
-            json_path,
-            structure.pdb,
-        )
+            tab.pae_plot: pae_figure(structure.pae, structure.chain_ids),
+            tab.scores_file: json_path,
+            tab.pdb_state: {"pdb": structure.pdb, "residues": residues},
+        }
 
     return fold
 
 
-def make_restyle_handler(script_url: str):
+def make_restyle_handler(tab: StructureTab, script_url: str):
     """Re-draw the current structure in another style or colouring, without folding again."""
 
-    def restyle(pdb: str | None, style: str, coloring: str):
-        if not pdb:
-            return gr.skip()
-        return render_structure(pdb, script_url, style, coloring)
+    def restyle(shown: dict | None, style: str, coloring: str) -> dict:
+        if not shown:
+            return {}
+        residues = [tuple(r) for r in shown["residues"]]
+        return {tab.viewer: render_structure(shown["pdb"], script_url, style, coloring, residues=residues)}
 
     return restyle

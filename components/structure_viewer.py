@@ -30,11 +30,19 @@ _UNHOVER = """function(atom, viewer) {
 }"""
 
 
-def _band_selections(pdb_text: str) -> list[tuple[str, list[dict]]]:
+Residues = list[tuple[str, int, float]]  # (chain, residue number, pLDDT) in order
+
+
+def _residues_of(pdb_text: str) -> Residues:
+    """Read from the file only where the caller has no per-residue list (an opened file)."""
+    return [(r.chain, r.number, r.b_factor) for r in ca_residues(pdb_text)]
+
+
+def _band_selections(residues: Residues) -> list[tuple[str, list[dict]]]:
     """For each confidence band: its colour and one selection per chain of the residues in it."""
     by_band: list[dict[str, list[int]]] = [defaultdict(list) for _ in PLDDT_BANDS]
-    for residue in ca_residues(pdb_text):
-        by_band[plddt_band(residue.b_factor)][residue.chain].append(residue.number)
+    for chain, number, plddt in residues:
+        by_band[plddt_band(plddt)][chain].append(number)
     selections = []
     for (_, _, colour), chains in zip(PLDDT_BANDS, by_band):
         if chains:
@@ -81,29 +89,32 @@ def viewer_document(
     style: str = "cartoon",
     coloring: str = "pLDDT",
     sites: list[tuple[str, int, float]] | None = None,
+    residues: Residues | None = None,
 ) -> str:
     """The standalone HTML page of the viewer (what goes into the iframe). `sites`: (chain,
-    residue number, probability) drawn as sticks coloured by probability."""
+    residue number, probability) drawn as sticks coloured by probability. `residues`: what the
+    fold already knows per residue; without it they are read from the PDB text."""
     if style not in STYLES:
         raise ValueError(f"style must be one of {STYLES}")
     if coloring not in COLORINGS:
         raise ValueError(f"coloring must be one of {COLORINGS}")
     view = py3Dmol.view(width="100%", height="100vh", js=script_url)
     view.addModel(coordinate_lines(pdb_text), "pdb")
+    residues = residues if residues is not None else _residues_of(pdb_text)
     if coloring == "pLDDT":
-        for colour, selections in _band_selections(pdb_text):
+        for colour, selections in _band_selections(residues):
             for selection in selections:
                 view.setStyle(selection, _style_spec(style, {"color": colour}))
                 if style == "surface":
                     view.addSurface(py3Dmol.VDW, {"opacity": 0.9, "color": colour}, selection)
     else:
         if coloring == "chain":
-            chains = sorted({r.chain for r in ca_residues(pdb_text)})
+            chains = sorted({chain for chain, _, _ in residues})
             specs = [
                 ({"chain": c}, {"color": CHAIN_PALETTE[i % len(CHAIN_PALETTE)]}) for i, c in enumerate(chains)
             ]
         else:  # rainbow, N- to C-terminus of each chain
-            last = max((r.number for r in ca_residues(pdb_text)), default=1)
+            last = max((number for _, number, _ in residues), default=1)
             gradient = {"colorscheme": {"prop": "resi", "gradient": "roygb", "min": 1, "max": last}}
             specs = [({}, gradient)]
         for selection, colour in specs:
@@ -133,9 +144,10 @@ def render_structure(
     height: int = 520,
     sites: list[tuple[str, int, float]] | None = None,
     element_class: str = "structure-viewer",
+    residues: Residues | None = None,
 ) -> str:
     """An iframe holding the viewer, ready for `gr.HTML`."""
-    doc = viewer_document(pdb_text, script_url, style, coloring, sites)
+    doc = viewer_document(pdb_text, script_url, style, coloring, sites, residues)
     return (
         f'<iframe class="{element_class}" title="3D structure viewer" '
         f'style="width:100%;height:{height}px;border:0;border-radius:8px" '

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from models.backbone import DEFAULT_BACKBONE, Backbone, sha256_file
 from models.disk_cache import DiskCache, fingerprint_path
 from models.errors import BackboneUnavailable, SequenceError
 from models.features import pooled_features
+from models.head_cards import HeadCard, HeadCards, read_head_cards, split_head_folders
 from models.heads import load_head
 from models.sequences import Protein
 from models.settings import DEFAULT_MAX_ANALYZE_LENGTH, HEADS_DIR
@@ -51,6 +53,9 @@ class Annotation:
     # The most similar training proteins (whose labels vote in the localization): entry, class,
     # cosine similarity of their embeddings. Evidence a biologist can check in UniProt.
     similar: list[dict] = field(default_factory=list)
+    # Every loaded site head as (PTM type, candidate residues), so a type with no candidate in
+    # this sequence still gets its (empty) track.
+    ptm_types: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def membrane_probability(self) -> float:
@@ -62,6 +67,8 @@ class Annotation:
         return name, self.localization[name]
 
     def localization_json(self) -> dict:
+        if not self.localization:
+            return {"id": self.id, "probabilities": {}, "note": "No localization head is loaded."}
         ranked = sorted(self.localization.items(), key=lambda kv: -kv[1])
         return {
             "id": self.id,
@@ -93,7 +100,20 @@ class Annotation:
 
 
 class HeadsMismatch(BackboneUnavailable):
-    """Trained heads do not belong to the loaded backbone."""
+    """Trained heads are missing or do not belong to the loaded backbone."""
+
+
+@dataclass(frozen=True)
+class LoadedHead:
+    module: object  # a models.heads module in eval mode
+    card: HeadCard
+    weights_sha256: str
+
+
+@dataclass(frozen=True)
+class LoadedHeads:
+    sites: tuple[LoadedHead, ...]  # one per PTM type, in the order of the cards
+    localization: LoadedHead | None
 
 
 class Annotator:
@@ -104,46 +124,53 @@ class Annotator:
         self,
         backbone: str | None = DEFAULT_BACKBONE,
         device: str = "cpu",
-        heads_dir: Path = HEADS_DIR,
+        heads_dir: Path | str | Sequence[Path | str] = HEADS_DIR,
         max_length: int = DEFAULT_MAX_ANALYZE_LENGTH,
         cache_entries: int = 64,
         result_cache: DiskCache | None = None,
     ):
         self.backbone = Backbone(backbone, device)
-        self.heads_dir = Path(heads_dir)
+        # Cards are read now: two heads of one name must stop the app at start-up.
+        self.head_cards: HeadCards = read_head_cards(split_head_folders(heads_dir))
         self.max_length = max_length
         self.result_cache = result_cache or DiskCache(None)
-        self._heads: dict | None = None
+        self._heads: LoadedHeads | None = None
         self._task_models: dict[str, str] | None = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Annotation] = OrderedDict()
         self._cache_entries = cache_entries
 
-    def heads(self) -> dict:
+    def heads(self) -> LoadedHeads:
         if self._heads is None:
             with self._lock:
                 if self._heads is None:
                     self._heads = self._load_heads()
         return self._heads
 
-    def _load_heads(self) -> dict:
+    def _load_heads(self) -> LoadedHeads:
+        problem = self.head_cards.problem()
+        if problem:
+            raise HeadsMismatch(problem)
         model = self.backbone.load()
-        heads = {}
-        for name in ("ptm_sumo", "localization"):
-            card_path = self.heads_dir / f"{name}.json"
-            if not card_path.is_file():
-                raise HeadsMismatch(f"No trained head at {card_path}. Train heads with `python -m training`.")
-            head, card = load_head(card_path)
-            if card["config"]["dim"] != model.config.hidden_size:
+        loaded = []
+        for card in self.head_cards.cards:
+            dim = card.card.get("config", {}).get("dim")
+            if dim != model.config.hidden_size:
                 raise HeadsMismatch(
-                    f"The {name} head was trained on {card['backbone']['id']} "
-                    f"({card['config']['dim']}-dim), not on the loaded backbone '{self.backbone.spec}' "
-                    f"({model.config.hidden_size}-dim). Re-train the heads for it: "
-                    f"python -m training --backbone {self.backbone.spec}"
+                    f"The {card.name} head ({card.path}) was trained on {card.backbone_id} ({dim}-dim), "
+                    f"not on the loaded backbone '{self.backbone.spec}' ({model.config.hidden_size}-dim). "
+                    f"Re-train it for this backbone (python -m training --backbone {self.backbone.spec}), "
+                    "or start without that head folder."
                 )
-            card["weights_sha256"] = sha256_file(self.heads_dir / card["weights"])
-            heads[name] = (head, card)
-        return heads
+            module, _ = load_head(card.path)
+            loaded.append(LoadedHead(module, card, sha256_file(card.weights)))
+        sites = tuple(h for h in loaded if h.card.is_site)
+        localization = next((h for h in loaded if h.card.kind == "localization"), None)
+        return LoadedHeads(sites, localization)
+
+    def ptm_types(self) -> list[tuple[str, str]]:
+        """(PTM type, candidate residues) of every site head, from the cards (loads nothing)."""
+        return [(c.ptm_type, c.residues) for c in self.head_cards.sites]
 
     def check(self, protein: Protein) -> None:
         if len(protein.chains) > 1:
@@ -166,10 +193,12 @@ class Annotator:
             heads = self.heads()
             sha = self.backbone.weights_sha256 or fingerprint_path(self.backbone.path or self.backbone.spec)
             backbone = f"{self.backbone.spec}@{sha[:16]}"
+            sites = "+".join(h.weights_sha256[:16] for h in heads.sites) or "no-site-heads"
+            loc = heads.localization.weights_sha256[:16] if heads.localization else "no-localization-head"
             self._task_models = {
                 "contacts": backbone,
-                "ptm": f"{backbone}+{heads['ptm_sumo'][1]['weights_sha256'][:16]}",
-                "localization": f"{backbone}+{heads['localization'][1]['weights_sha256'][:16]}",
+                "ptm": f"{backbone}+{sites}",
+                "localization": f"{backbone}+{loc}",
             }
         return self._task_models
 
@@ -188,6 +217,7 @@ class Annotator:
             for p in proteins:
                 if p.sequence in self._cache:
                     found[p.sequence] = self._cache[p.sequence]
+                    self._cache.move_to_end(p.sequence)  # least recently used goes first
         unique = list(dict.fromkeys(p.sequence for p in proteins if p.sequence not in found))
         stored: dict[str, dict] = {}
         if unique and self.result_cache.enabled:
@@ -195,9 +225,12 @@ class Annotator:
             for sequence in unique:
                 parts = {t: self.result_cache.get(models[t], t, sequence) for t in tasks}
                 if all(v is not None for v in parts.values()):
-                    found[sequence] = self._from_cache(sequence, parts)
-                else:
-                    stored[sequence] = parts
+                    try:
+                        found[sequence] = self._from_cache(sequence, parts)
+                        continue
+                    except (KeyError, IndexError, TypeError):  # an older layout: recompute, replace
+                        parts = {}
+                stored[sequence] = parts
             unique = [s for s in unique if s not in found]
         if unique:
             heads = self.heads()
@@ -224,11 +257,13 @@ class Annotator:
             if already.get(task) is not None:
                 continue
             if task == "ptm":
+                types = [t for t, _ in annotation.ptm_types]
                 arrays = {
                     "positions": np.array([s.position for s in annotation.sites], np.int32),
                     "probabilities": np.array([s.probability for s in annotation.sites], np.float64),
+                    "type_index": np.array([types.index(s.type) for s in annotation.sites], np.int32),
                 }
-                extra = {"type": self.heads()["ptm_sumo"][1]["config"]["ptm_type"]}
+                extra = {"types": types}
             elif task == "localization":
                 arrays = {"probabilities": np.array(list(annotation.localization.values()), np.float64)}
                 extra = {"classes": list(annotation.localization), "similar": annotation.similar}
@@ -241,8 +276,8 @@ class Annotator:
         if parts.get("ptm") is not None:
             p = parts["ptm"]
             sites = [
-                Site(int(i), sequence[int(i) - 1], p["type"], float(x))
-                for i, x in zip(p["positions"], p["probabilities"])
+                Site(int(i), sequence[int(i) - 1], p["types"][int(t)], float(x))
+                for i, x, t in zip(p["positions"], p["probabilities"], p["type_index"])
             ]
         if parts.get("localization") is not None:
             p = parts["localization"]
@@ -259,6 +294,7 @@ class Annotator:
             backbone=self.backbone.spec,
             notes=["from the result cache"],
             similar=similar,
+            ptm_types=self.ptm_types(),
         )
 
     def _remember(self, sequence: str, annotation: Annotation) -> None:
@@ -267,36 +303,43 @@ class Annotator:
             while len(self._cache) > self._cache_entries:
                 self._cache.popitem(last=False)
 
-    def _apply_heads(self, sequence: str, output, heads: dict, seconds: float) -> Annotation:
-        site_head, site_card = heads["ptm_sumo"]
-        residues = site_card["config"]["residues"]
-        positions = [i for i, aa in enumerate(sequence) if aa in residues]
-        probabilities = site_head.predict(output.hidden, positions)
-        sites = [
-            Site(i + 1, sequence[i], site_card["config"]["ptm_type"], float(p))
-            for i, p in zip(positions, probabilities)
-        ]
-        loc_head, loc_card = heads["localization"]
-        entries = loc_card.get("reference_entries") or []
-        probs, nearest = loc_head.predict_with_similar(
-            pooled_features(output.hidden), output.hidden[-1], SIMILAR_SHOWN if entries else 0
-        )
-        classes = loc_card["config"]["classes"]
-        localization = {c: float(p) for c, p in zip(classes, probs)}
-        similar = [
-            {"entry": entries[i], "localization": classes[c], "similarity": round(x, 4)}
-            for i, c, x in nearest
-        ]
+    def _apply_heads(self, sequence: str, output, heads: LoadedHeads, seconds: float) -> Annotation:
+        sites = []
+        for order, head in enumerate(heads.sites):
+            positions = [i for i, aa in enumerate(sequence) if aa in head.card.residues]
+            probabilities = head.module.predict(output.hidden, positions)
+            sites += [
+                (i, order, Site(i + 1, sequence[i], head.card.ptm_type, float(p)))
+                for i, p in zip(positions, probabilities)
+            ]
+        localization, similar = {}, []
+        if heads.localization is not None:
+            localization, similar = self._localize(output, heads.localization)
         return Annotation(
             id="",
             sequence=sequence,
-            sites=sites,
+            sites=[site for *_, site in sorted(sites, key=lambda t: t[:2])],
             localization=localization,
             contacts=output.contacts,
             backbone=self.backbone.spec,
             seconds=seconds,
             similar=similar,
+            ptm_types=self.ptm_types(),
         )
 
-    def cards(self) -> dict:
-        return {name: card for name, (_, card) in self.heads().items()}
+    @staticmethod
+    def _localize(output, head: LoadedHead) -> tuple[dict[str, float], list[dict]]:
+        entries = head.card.card.get("reference_entries") or []
+        probs, nearest = head.module.predict_with_similar(
+            pooled_features(output.hidden), output.hidden[-1], SIMILAR_SHOWN if entries else 0
+        )
+        classes = head.card.card["config"]["classes"]
+        similar = [
+            {"entry": entries[i], "localization": classes[c], "similarity": round(x, 4)}
+            for i, c, x in nearest
+        ]
+        return {c: float(p) for c, p in zip(classes, probs)}, similar
+
+    def cards(self) -> dict[str, dict]:
+        """Every installed head's model card by head name (reads no weights)."""
+        return {c.name: c.card for c in self.head_cards.cards}

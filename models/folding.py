@@ -226,6 +226,9 @@ def _run_with_retry(
     )
 
 
+CA_ATOM, CB_ATOM = 1, 3  # indices in the atom37 layout (N, CA, C, CB, O, ...)
+
+
 def _to_structure(out: dict, protein: Protein, keep: np.ndarray, chain_index: np.ndarray) -> Structure:
     from transformers.models.esm.openfold_utils.feats import atom14_to_atom37
     from transformers.models.esm.openfold_utils.loss import compute_tm
@@ -233,7 +236,7 @@ def _to_structure(out: dict, protein: Protein, keep: np.ndarray, chain_index: np
     from transformers.models.esm.openfold_utils.protein import to_pdb
 
     keep_t = torch.from_numpy(keep)
-    plddt = out["plddt"][0, :, 1][keep_t].numpy() * 100.0  # atom 1 of atom37 is CA
+    plddt = out["plddt"][0, :, CA_ATOM][keep_t].numpy() * 100.0
     pae = out["predicted_aligned_error"][0][keep_t][:, keep_t].numpy()
     # The model's own `ptm` is over every position it saw (linker, batch padding); recompute it
     # over this protein's residues only.
@@ -255,4 +258,17 @@ def _to_structure(out: dict, protein: Protein, keep: np.ndarray, chain_index: np
             chain_index=chain_index,
         )
     )
-    return Structure(id=protein.id, chains=protein.chains, pdb=pdb, plddt=plddt, pae=pae, ptm=ptm)
+    ca = atom37[keep][:, CA_ATOM]
+    # Glycine has no Cβ (its atom37 slot is empty): its Cα stands in, the usual convention.
+    has_cb = arrays["atom37_atom_exists"][0][keep][:, CB_ATOM].astype(bool)
+    cb = np.where(has_cb[:, None], atom37[keep][:, CB_ATOM], ca)
+    return Structure(
+        id=protein.id,
+        chains=protein.chains,
+        pdb=pdb,
+        plddt=plddt,
+        pae=pae,
+        ptm=ptm,
+        ca=ca.astype(np.float32),
+        cb=cb.astype(np.float32),
+    )

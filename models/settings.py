@@ -16,6 +16,20 @@ DEFAULT_MAX_FOLD_LENGTH = 1000
 DEFAULT_MAX_ANALYZE_LENGTH = 2000
 
 
+class _AppendToFreshList(argparse.Action):
+    """Repeatable flag whose first use replaces the default (argparse's "append" adds to it)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        current = getattr(namespace, self.dest)
+        setattr(namespace, self.dest, [*([] if current is self.default else current), values])
+
+
+def default_head_folders() -> list[str]:
+    """PROTEIN_STUDIO_HEADS (folders separated by ':'), else the shipped heads."""
+    value = os.environ.get("PROTEIN_STUDIO_HEADS", "")
+    return [part for part in value.split(":") if part.strip()] or [str(HEADS_DIR)]
+
+
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """--fold-model, --device, --backbone, --heads, --max-fold-length, --max-analyze-length,
     each falling back to its environment variable."""
@@ -41,9 +55,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--heads",
-        default=env("PROTEIN_STUDIO_HEADS", str(HEADS_DIR)),
+        action=_AppendToFreshList,
+        default=default_head_folders(),
         metavar="DIR",
-        help="trained task heads and their model cards (env PROTEIN_STUDIO_HEADS)",
+        help="a folder of trained heads and their model cards; repeat it to add PTM types from "
+        "several folders, e.g. --heads assets/heads --heads my_heads "
+        "(env PROTEIN_STUDIO_HEADS, folders separated by ':')",
     )
     parser.add_argument(
         "--max-analyze-length",

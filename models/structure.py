@@ -39,6 +39,10 @@ class Structure:
     seconds: float = 0.0
     chunk_size: int | None = None
     notes: list[str] = field(default_factory=list)
+    # Per-residue coordinates (L, 3) in Angstrom, as the fold produced them: Cα, and Cβ (Cα for
+    # glycine, which has none). Contacts and views are computed from these, not from the PDB text.
+    ca: np.ndarray | None = None
+    cb: np.ndarray | None = None
 
     @property
     def length(self) -> int:
@@ -57,6 +61,17 @@ class Structure:
     def residue_numbers(self) -> list[int]:
         """1-based residue number within its chain, as written in the PDB."""
         return [n for c in self.chains for n in range(1, len(c) + 1)]
+
+    def residues(self) -> list[tuple[str, int, float]]:
+        """(chain letter, residue number, pLDDT) of every residue, in order."""
+        return list(zip(self.chain_ids, self.residue_numbers, (float(x) for x in self.plddt)))
+
+    def cb_contacts(self, cutoff: float = 8.0) -> np.ndarray | None:
+        """(L, L) 1/0 map of residue pairs whose Cβ atoms lie within `cutoff` Angstrom."""
+        if self.cb is None:
+            return None
+        distances = np.linalg.norm(self.cb[:, None] - self.cb[None], axis=-1)
+        return (distances < cutoff).astype(float)
 
     def summary(self) -> dict:
         """Small JSON-ready summary (what the API and the page headline show)."""

@@ -26,7 +26,7 @@ class StudioConfig:
     device: str = "auto"
     max_fold_length: int = DEFAULT_MAX_FOLD_LENGTH
     backbone: str = DEFAULT_BACKBONE
-    heads_dir: str = str(HEADS_DIR)
+    heads_dir: str | list[str] = str(HEADS_DIR)  # one folder, or several (each may join paths by ':')
     max_analyze_length: int = DEFAULT_MAX_ANALYZE_LENGTH
     cache_entries: int = 32
     # Persistent results shared by the app and predict.py; None turns it off.
@@ -124,6 +124,8 @@ class Studio:
                 seconds=float(hit["seconds"]),
                 chunk_size=hit["chunk_size"],
                 notes=[*hit["notes"], "from the result cache"],
+                ca=hit["ca"],
+                cb=hit["cb"],
             )
         except (KeyError, TypeError, ValueError):  # an entry from an older layout: recompute
             return None
@@ -140,6 +142,7 @@ class Studio:
             "notes": s.notes,
         }
         arrays = {"plddt": np.asarray(s.plddt), "pae": np.asarray(s.pae)}
+        arrays.update({k: v for k, v in (("ca", s.ca), ("cb", s.cb)) if v is not None})
         self.result_cache.put(self.fold_model_key, "structure", ":".join(s.chains), arrays, extra)
 
 

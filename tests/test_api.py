@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from gradio_client.exceptions import AppError
 
-from components import structure_tab
 from components.threedmol import LOCAL_FILE
 from models.pdb import ca_residues
 from models.studio import Studio, StudioConfig
 from tests.conftest import INSULIN_A, INSULIN_B, UBIQUITIN
+from tests.page_parts import fold_handler
 
 
 def _fold(client, text):
@@ -80,7 +80,7 @@ def test_3dmol_is_served_by_the_app_itself(app_url):
 
 def test_missing_fold_model_explains_the_fix_in_the_tab(tmp_path):
     studio = Studio(StudioConfig(fold_model=str(tmp_path / "absent"), device="cpu"))
-    fold = structure_tab.make_fold_handler(studio, "x.js", tmp_path)
+    fold = fold_handler(studio, tmp_path)
     viewer, pdb, summary, status, plddt, pae, scores, state = fold(UBIQUITIN)
     assert pdb is None and plddt is None and state is None
     for text in (viewer, status, summary["error"]):

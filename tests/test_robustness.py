@@ -22,12 +22,10 @@ from gradio_client.exceptions import AppError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.analysis_tabs import make_analyze_handler
-from components.batch_tab import make_batch_handler
-from components.structure_tab import make_fold_handler
 from models.errors import BackboneUnavailable
 from models.studio import Studio, StudioConfig
 from tests.conftest import UBIQUITIN
+from tests.page_parts import analysis_handlers, batch_handler, fold_handler
 
 # What a hostile or careless user might paste: any unicode, NUL bytes, FASTA punctuation.
 TEXT = st.text(
@@ -65,8 +63,8 @@ def studio(tiny_fold_model, real_backbone) -> Studio:
 @pytest.fixture(scope="module")
 def handlers(studio, tmp_path_factory):
     root = tmp_path_factory.mktemp("downloads")
-    fold = make_fold_handler(studio, "3Dmol.js", root)
-    analyze, api_result = make_analyze_handler(studio, "3Dmol.js", root)
+    fold = fold_handler(studio, root, script_url="3Dmol.js")
+    analyze, api_result = analysis_handlers(studio, root, script_url="3Dmol.js")
     return {
         "fold": fold,
         "analyze": analyze,
@@ -119,7 +117,7 @@ def test_ten_megabytes_costs_no_memory_beyond_the_input(handlers):
 
 @pytest.fixture(scope="module")
 def batch(studio):
-    return make_batch_handler(studio, max_records=50, max_folds=3)
+    return batch_handler(studio, max_records=50, max_folds=3)
 
 
 def _upload(tmp_path: Path, content: bytes, name: str = "in.fasta") -> str:
@@ -198,9 +196,9 @@ def test_unexpected_errors_are_logged_and_reported_briefly_then_the_app_goes_on(
 def test_missing_fold_model_leaves_the_other_tabs_working(real_backbone, tmp_path):
     studio = Studio(StudioConfig(fold_model=str(tmp_path / "absent"), device="cpu", result_cache=None))
     studio.annotator.backbone = real_backbone
-    viewer, *_ = make_fold_handler(studio, "x.js", tmp_path)(UBIQUITIN)
+    viewer, *_ = fold_handler(studio, tmp_path)(UBIQUITIN)
     assert "--fold-model" in viewer
-    _, api_result = make_analyze_handler(studio, "x.js", tmp_path)
+    _, api_result = analysis_handlers(studio, tmp_path)
     assert abs(sum(api_result("localization")(UBIQUITIN)["probabilities"].values()) - 1) < 1e-3
 
 
