@@ -21,11 +21,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(args: list[str], log: Path, timeout: float = 120.0) -> Iterator[str]:
+def running_app(
+    args: list, log: Path, timeout: float = 120.0, program: tuple[str, ...] = ("app.py",)
+) -> Iterator[str]:
     """Start the app with these flags (host and port are chosen here), wait until it serves its
-    page, yield its URL, stop it. Its output goes to `log`, quoted if it fails to start."""
+    page, yield its URL, stop it. Its output goes to `log`, quoted if it fails to start.
+    `program`: what runs instead of app.py (e.g. tests/faulty_app.py with a fault's name)."""
     port = free_port()
-    command = [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), *map(str, args)]
+    command = [sys.executable, *program, "--host", "127.0.0.1", "--port", str(port), *map(str, args)]
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
