@@ -56,11 +56,12 @@ def naive(sequences: list[str], queue) -> None:
             # Task 1: localization features.
             hidden = model(**inputs, output_hidden_states=True).hidden_states
             stack = torch.stack(hidden)[:, 0, 1:-1].numpy()
-            heads["localization"][0].predict(pooled_features(stack), stack[-1])
+            heads.localization.module.predict(pooled_features(stack), stack[-1])
             # Task 2: PTM sites, a separate call.
             hidden = model(**inputs, output_hidden_states=True).hidden_states
             stack = torch.stack(hidden)[:, 0, 1:-1].numpy()
-            heads["ptm_sumo"][0].predict(stack, [i for i, aa in enumerate(seq) if aa == "K"])
+            for site in heads.sites:
+                site.module.predict(stack, [i for i, aa in enumerate(seq) if aa in site.card.residues])
             # Task 3: contacts, a third call.
             model.predict_contacts(inputs["input_ids"], inputs["attention_mask"])
     queue.put(("naive", time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
