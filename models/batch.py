@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import logging
-import os
-import re
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -36,6 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from models.errors import BackboneUnavailable, FoldingOutOfMemory, FoldingUnavailable, SequenceError
+from models.files import TEMP_PREFIX, safe_file_name, write_atomic
 from models.sequences import Protein, RecordError, parse_records
 from models.structure import Structure
 from models.tasks import ALL_TASKS
@@ -89,18 +88,6 @@ def parse_tasks(text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(t for t in ALL_TASKS if t in names)
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._|+=-]")
-
-
-def safe_name(record_id: str) -> str:
-    """A file name for the record's outputs: the id with anything unusual replaced by '_'
-    (a very long id is cut and given a digest of the whole, so two stay apart)."""
-    name = _UNSAFE.sub("_", record_id)
-    if len(name) > 120:
-        name = f"{name[:100]}~{hashlib.sha256(record_id.encode()).hexdigest()[:12]}"
-    return name if name.strip(".") else f"_{name}"
-
-
 def decode_fasta(raw: bytes, source: str, max_bytes: int) -> str:
     """File bytes -> text: gzip detected by content, UTF-8 (BOM tolerated). Raises
     SequenceError naming the file and what is wrong with it."""
@@ -132,7 +119,7 @@ def read_records(text: str, max_chars: int, max_records: int) -> list[Record]:
     records: list[Record] = []
     seen: dict[str, int] = {}
     for index, parsed in enumerate(parse_records(text, max_chars=max_chars, max_records=max_records)):
-        name = safe_name(parsed.id)
+        name = safe_file_name(parsed.id)
         error = parsed.message if isinstance(parsed, RecordError) else None
         protein = None if isinstance(parsed, RecordError) else parsed
         first = seen.get(name.lower())  # case-insensitive: some file systems are
@@ -152,18 +139,6 @@ def read_records(text: str, max_chars: int, max_records: int) -> list[Record]:
 
 def _sha(sequence: str) -> str:
     return hashlib.sha256(sequence.encode()).hexdigest()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _record_path(out: Path, record: Record) -> Path:
@@ -300,12 +275,12 @@ def _write_record(out: Path, record: Record, tasks, results: dict, failures: dic
         saved["sequence_sha256"] = _sha(record.protein.sequence)
     structure: Structure | None = results.get("structure")
     if structure is not None:
-        _write_atomic(out / "structures" / f"{record.name}.pdb", structure.pdb.encode())
+        write_atomic(out / "structures" / f"{record.name}.pdb", structure.pdb)
         scores = structure.scores()
         for volatile in ("seconds", "device", "notes", "chunk_size"):  # differ run to run
             scores.pop(volatile, None)
         scores["id"] = record.id
-        _write_atomic(out / "scores" / f"{record.name}.json", json.dumps(scores).encode())
+        write_atomic(out / "scores" / f"{record.name}.json", json.dumps(scores))
         saved["structure"] = {"mean_plddt": structure.mean_plddt, "ptm": structure.ptm}
     annotation: Annotation | None = results.get("annotation")
     if annotation is not None:
@@ -318,13 +293,10 @@ def _write_record(out: Path, record: Record, tasks, results: dict, failures: dic
                 for s in annotation.sites
             ]
         if "contacts" in tasks and annotation.contacts is not None:
-            path = out / "contacts" / f"{record.name}.npy"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
-            with os.fdopen(fd, "wb") as handle:
-                np.save(handle, annotation.contacts.astype(np.float16))
-            os.replace(tmp, path)
-    _write_atomic(_record_path(out, record), json.dumps(saved).encode())
+            buffer = io.BytesIO()
+            np.save(buffer, annotation.contacts.astype(np.float16))
+            write_atomic(out / "contacts" / f"{record.name}.npy", buffer.getvalue())
+    write_atomic(_record_path(out, record), json.dumps(saved))
 
 
 def _fmt(x: float | None, digits: int) -> str:
@@ -409,7 +381,7 @@ def zip_outputs(out: Path, zip_path: Path) -> Path:
             if (
                 path.is_file()
                 and path.resolve() != Path(zip_path).resolve()
-                and not path.name.startswith(".tmp-")
+                and not path.name.startswith(TEMP_PREFIX)
             ):
                 archive.write(path, path.relative_to(out).as_posix())
     return Path(zip_path)

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from models.annotation import DEFAULT_MAX_ANALYZE_LENGTH, HEADS_DIR, TASKS, Annotation, Annotator
-from models.backbone import DEFAULT_BACKBONE, cache_root
+from models.backbone import DEFAULT_BACKBONE
 from models.disk_cache import DEFAULT_MAX_BYTES, DiskCache, fingerprint_path
+from models.files import cache_root
 from models.folding import DEFAULT_FOLD_MODEL, Folder
 from models.gpu import gpu_task
 from models.sequences import Protein, check_foldable
