@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.batch import parse_tasks, read_records
+from models.batch_input import parse_tasks, read_records
 from models.files import safe_file_name
 from tests.conftest import INSULIN_A, INSULIN_B, UBIQUITIN
 
@@ -286,13 +286,13 @@ def test_cli_results_answer_the_app_from_the_shared_cache(real_backbone, tmp_pat
 
 
 def test_plan_cuts_the_same_chunks_for_any_number_of_processes_and_balances_them(tmp_path):
-    from models import batch
+    from models.batch_run import plan
 
     text = "".join(f">r{i}\n{'MKV' * (10 + (i * 37) % 200)}\n" for i in range(60))
     records = read_records(text, max_chars=10**6, max_records=100)
-    single = batch.plan(records, ("ptm",), tmp_path)
+    single = plan(records, ("ptm",), tmp_path)
     for world in (2, 3, 5):
-        shares = [batch.plan(records, ("ptm",), tmp_path, rank, world) for rank in range(world)]
+        shares = [plan(records, ("ptm",), tmp_path, rank, world) for rank in range(world)]
         chunks = sorted(tuple(r.index for r in c) for share in shares for c in share)
         assert chunks == sorted(tuple(r.index for r in c) for c in single)  # same batches
         cost = [sum(r.protein.length**2 for c in share for r in c) for share in shares]
