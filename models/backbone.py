@@ -25,8 +25,8 @@ from models.settings import DEFAULT_BACKBONE
 
 log = logging.getLogger(__name__)
 
-# Tokens per batch (padded length x sequences). On 2 CPU cores bigger batches are slower (cache
-# misses): 2,048 gave 6,800 residues/s vs 5,200 at 8,192. GPUs want far more.
+# Tokens per batch (padded length x sequences) where batching is on; bigger batches lose more to
+# cache misses than they save (README, Hardware).
 DEFAULT_TOKEN_BUDGET = 2048
 
 
@@ -170,11 +170,10 @@ class Backbone:
         for i, seq in enumerate(sequences):
             pieces.extend((i, s, e) for s, e in window_spans(len(seq), window))
         results: list[list[tuple[int, int, np.ndarray, np.ndarray | None]]] = [[] for _ in sequences]
-        # Token-budget batches pay off on a GPU. On CPU one sequence per forward is faster
-        # (scripts/bench_batch.py, 256 SCL2205 sequences, 2 cores: padded 2,048-token batches
-        # ran at 0.93x without contacts; with contacts every layer's attention maps are kept,
-        # and session-1 measurements gave 0.93x vs 1.34x for the naive loop), so that is the
-        # CPU default; token_budget set explicitly still batches without contacts.
+        # Token-budget batches pay off on a GPU. On CPU the padding costs more than batching
+        # saves, and with contacts every layer's attention maps are kept for the whole batch, so
+        # one sequence per forward is the CPU default (scripts/bench_batch.py compares them); a
+        # token_budget set explicitly still batches without contacts.
         on_cpu = self.device.type == "cpu"
         if contacts and on_cpu:
             budget = 0
@@ -199,8 +198,8 @@ class Backbone:
             tokens[row, : len(ids)] = torch.tensor(ids)
         tokens = tokens.to(self.device)
         mask = tokens.ne(self.pad_id).long()
-        # The contact head reads attention maps, which only eager attention returns; SDPA is ~3x
-        # faster on CPU, so it is used whenever contacts are not wanted.
+        # The contact head reads attention maps, which only eager attention returns; SDPA is
+        # faster, so it is used whenever contacts are not wanted.
         with self._run_lock:
             model.set_attn_implementation("eager" if contacts else "sdpa")
             out = model(tokens, attention_mask=mask, output_hidden_states=True, output_attentions=contacts)
