@@ -22,20 +22,14 @@ import sys
 import time
 from pathlib import Path
 
-from models.batch import (
-    ALL_TASKS,
-    DEFAULT_THRESHOLD,
-    decode_fasta,
-    merge,
-    parse_tasks,
-    plan,
-    read_records,
-    run,
-)
+from models.batch_input import decode_fasta, parse_tasks, read_records
+from models.batch_output import DEFAULT_THRESHOLD, merge
+from models.batch_run import plan, run
 from models.head_cards import HeadCardError
 from models.sequences import SequenceError
 from models.settings import add_model_arguments
 from models.studio import Studio, StudioConfig, default_result_cache
+from models.tasks import ALL_TASKS
 
 MAX_INPUT_BYTES = 1024**3  # a whole proteome fits many times over; beyond this, split the file
 MAX_RECORDS = 1_000_000

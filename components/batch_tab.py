@@ -12,7 +12,9 @@ from typing import Any
 import gradio as gr
 
 from components.structure_tab import error_html
-from models.batch import SUMMARY_COLUMNS, decode_fasta, merge, parse_tasks, read_records, run, zip_outputs
+from models.batch_input import decode_fasta, parse_tasks, read_records
+from models.batch_output import SUMMARY_COLUMNS, merge, zip_outputs
+from models.batch_run import run
 from models.errors import SequenceError
 from models.tasks import ALL_TASKS, ANALYSIS_TASKS
 

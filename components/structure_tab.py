@@ -6,7 +6,6 @@ import hashlib
 import html
 import json
 import logging
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import gradio as gr
 from components.confidence_plots import pae_figure, plddt_figure
 from components.structure_viewer import COLORINGS, STYLES, placeholder, render_structure
 from models.errors import FoldingOutOfMemory, FoldingUnavailable, SequenceError
+from models.files import safe_file_name
 from models.sequences import parse_one
 
 log = logging.getLogger(__name__)
@@ -52,17 +52,12 @@ class StructureTab:
         ]
 
 
-def _safe_name(record_id: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", record_id).strip("._") or "protein"
-    return name[:60]
-
-
 def write_downloads(structure: Any, root: Path) -> tuple[str, str]:
     """Write `<id>.pdb` and `<id>.scores.json`; one folder per sequence keeps names stable."""
     digest = hashlib.sha1(":".join(structure.chains).encode()).hexdigest()[:16]
     folder = root / digest
     folder.mkdir(parents=True, exist_ok=True)
-    name = _safe_name(structure.id)
+    name = safe_file_name(structure.id)
     pdb_path = folder / f"{name}.pdb"
     json_path = folder / f"{name}.scores.json"
     pdb_path.write_text(structure.pdb)

@@ -16,6 +16,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from models.files import write_atomic
+
 log = logging.getLogger(__name__)
 
 VERSION = "2.5.5"
@@ -58,10 +60,7 @@ def fetch(dest: Path = LOCAL_FILE) -> Path:
             source = archive.extractfile(MEMBER)
             if source is None:
                 raise FetchError(f"{MEMBER} missing from 3dmol@{VERSION}")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            partial = dest.with_suffix(".partial")
-            partial.write_bytes(source.read())
-            partial.replace(dest)  # never leave a half-written file to be served
+            write_atomic(dest, source.read())  # never leave a half-written file to be served
     return dest
 
 

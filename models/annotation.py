@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from models.backbone import DEFAULT_BACKBONE, Backbone, sha256_file
+from models.backbone import DEFAULT_BACKBONE, Backbone
 from models.disk_cache import DiskCache, fingerprint_path
 from models.errors import BackboneUnavailable, SequenceError
 from models.features import pooled_features
+from models.files import sha256_file
 from models.head_cards import HeadCard, HeadCards, read_head_cards, split_head_folders
 from models.heads import load_head
+from models.memo import LockedLRU
 from models.sequences import Protein
 from models.settings import DEFAULT_MAX_ANALYZE_LENGTH, HEADS_DIR
 from models.tasks import ANALYSIS_TASKS as TASKS
@@ -137,8 +138,7 @@ class Annotator:
         self._heads: LoadedHeads | None = None
         self._task_models: dict[str, str] | None = None
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, Annotation] = OrderedDict()
-        self._cache_entries = cache_entries
+        self._cache: LockedLRU = LockedLRU(cache_entries)
 
     def heads(self) -> LoadedHeads:
         if self._heads is None:
@@ -213,11 +213,10 @@ class Annotator:
         for protein in proteins:
             self.check(protein)
         found: dict[str, Annotation] = {}
-        with self._lock:
-            for p in proteins:
-                if p.sequence in self._cache:
-                    found[p.sequence] = self._cache[p.sequence]
-                    self._cache.move_to_end(p.sequence)  # least recently used goes first
+        for p in proteins:
+            remembered = self._cache.get(p.sequence)
+            if remembered is not None:
+                found[p.sequence] = remembered
         unique = list(dict.fromkeys(p.sequence for p in proteins if p.sequence not in found))
         stored: dict[str, dict] = {}
         if unique and self.result_cache.enabled:
@@ -242,7 +241,7 @@ class Annotator:
                 found[sequence] = annotation
                 self._store(annotation, tasks, stored.get(sequence, {}))
                 if annotation.contacts is not None:  # only complete annotations are remembered
-                    self._remember(sequence, annotation)
+                    self._cache.put(sequence, annotation)
         out = []
         for p in proteins:
             a = found[p.sequence]
@@ -296,12 +295,6 @@ class Annotator:
             similar=similar,
             ptm_types=self.ptm_types(),
         )
-
-    def _remember(self, sequence: str, annotation: Annotation) -> None:
-        with self._lock:
-            self._cache[sequence] = annotation
-            while len(self._cache) > self._cache_entries:
-                self._cache.popitem(last=False)
 
     def _apply_heads(self, sequence: str, output, heads: LoadedHeads, seconds: float) -> Annotation:
         sites = []

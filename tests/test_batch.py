@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.batch import parse_tasks, read_records, safe_name
+from models.batch_input import parse_tasks, read_records
+from models.files import safe_file_name
 from tests.conftest import INSULIN_A, INSULIN_B, UBIQUITIN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,17 +61,40 @@ def test_read_records_keeps_every_record_with_its_problem():
     assert duplicate.name != records[0].name  # its error has a file of its own
 
 
+@pytest.mark.parametrize("record_id", ["P69905", "HBA_HUMAN.1", "x+y=z", "a-b"])
+def test_safe_ids_name_their_files_unchanged(record_id):
+    assert safe_file_name(record_id) == record_id
+
+
 @pytest.mark.parametrize(
-    ("record_id", "expected"),
-    [("sp|P69905|HBA_HUMAN", "sp|P69905|HBA_HUMAN"), ("a/b", "a_b"), ("..", "_.."), ("x<y>", "x_y_")],
+    ("record_id", "kept"),
+    [
+        ("sp|P69905|HBA_HUMAN", "sp_P69905_HBA_HUMAN"),
+        ("a/b", "a_b"),
+        ("../etc", "_.._etc"),
+        ("..", "_.."),
+        ("x<y>", "x_y_"),
+        ('a:b*c?d"e\\f', "a_b_c_d_e_f"),
+        ("CON", "_CON"),
+        ("nul.txt", "_nul.txt"),
+        ("Com1", "_Com1"),
+        ("name.", "name."),
+        ("", "_"),
+    ],
 )
-def test_safe_name_never_leaves_the_output_directory(record_id, expected):
-    assert safe_name(record_id) == expected
+def test_safe_name_is_valid_on_every_file_system_and_unique(record_id, kept):
+    """Never leaves the output directory, nothing Windows refuses, and a digest of the id keeps
+    ids apart that differ only in what was replaced."""
+    name = safe_file_name(record_id)
+    assert re.fullmatch(r"[A-Za-z0-9._+=-]+~[0-9a-f]{12}", name)
+    assert name.split("~")[0] == kept
+    assert name != safe_file_name(record_id + "?")
 
 
-def test_long_ids_that_share_a_prefix_get_distinct_names():
+def test_ids_that_differ_only_in_replaced_or_cut_characters_get_distinct_names():
+    assert safe_file_name("a/b") != safe_file_name("a_b") == "a_b"
     a, b = "P" * 130 + "A", "P" * 130 + "B"
-    assert safe_name(a) != safe_name(b) and len(safe_name(a)) < 120
+    assert safe_file_name(a) != safe_file_name(b) and len(safe_file_name(a)) < 120
     records = read_records(f">{a}\nMKV\n>{b}\nMKV\n>x\nMK\n>X\nMK\n", max_chars=10_000, max_records=10)
     assert [r.error is None for r in records] == [True, True, True, False]  # x and X collide
 
@@ -262,13 +286,13 @@ def test_cli_results_answer_the_app_from_the_shared_cache(real_backbone, tmp_pat
 
 
 def test_plan_cuts_the_same_chunks_for_any_number_of_processes_and_balances_them(tmp_path):
-    from models import batch
+    from models.batch_run import plan
 
     text = "".join(f">r{i}\n{'MKV' * (10 + (i * 37) % 200)}\n" for i in range(60))
     records = read_records(text, max_chars=10**6, max_records=100)
-    single = batch.plan(records, ("ptm",), tmp_path)
+    single = plan(records, ("ptm",), tmp_path)
     for world in (2, 3, 5):
-        shares = [batch.plan(records, ("ptm",), tmp_path, rank, world) for rank in range(world)]
+        shares = [plan(records, ("ptm",), tmp_path, rank, world) for rank in range(world)]
         chunks = sorted(tuple(r.index for r in c) for share in shares for c in share)
         assert chunks == sorted(tuple(r.index for r in c) for c in single)  # same batches
         cost = [sum(r.protein.length**2 for c in share for r in c) for share in shares]

@@ -144,3 +144,17 @@ def test_annotations_come_from_disk_per_task(real_backbone, tmp_path):
         assert full.contacts.shape == (len(UBIQUITIN), len(UBIQUITIN))
     finally:
         real_backbone.run = original
+
+
+def test_in_memory_memo_drops_the_least_recently_used():
+    from models.memo import LockedLRU
+
+    memo = LockedLRU(2)
+    memo.put("a", 1)
+    memo.put("b", 2)
+    assert memo.get("a") == 1  # a hit makes "a" the most recent
+    memo.put("c", 3)
+    assert (memo.get("a"), memo.get("b"), memo.get("c"), len(memo)) == (1, None, 3, 2)
+    off = LockedLRU(0)
+    off.put("a", 1)
+    assert off.get("a") is None and len(off) == 0

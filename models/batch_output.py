@@ -1,0 +1,213 @@
+"""Batch outputs: the per-record files, the CSVs merged from them, and the ZIP.
+
+Output layout (the same for the CLI and the app's Batch tab):
+
+    summary.csv          one row per input record, in input order (nothing is dropped)
+    localization.csv     id + one probability column per class + the most similar training
+                         protein (UniProt entry, its class, cosine similarity)
+    ptm_sites.csv        id, position, residue, type, probability: every candidate residue
+    structures/<id>.pdb  scores/<id>.json (pLDDT, PAE, pTM)   contacts/<id>.npy (float16, L x L)
+    records/<id>.json    per-record results; written last, so its presence means "done"
+
+Why per-record files: a re-run skips records already done (resume), and processes launched by
+`accelerate launch` each write their own records, which the main process merges into the CSVs
+in input order. Timings and devices are kept out of the files, so that the merged output is
+byte-identical with any number of processes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from models.batch_input import Record
+from models.files import TEMP_PREFIX, write_atomic
+from models.structure import Structure
+
+if TYPE_CHECKING:  # the batch modules stay importable without torch (the app's UI uses them)
+    from models.annotation import Annotation
+
+DEFAULT_THRESHOLD = 0.5
+SUMMARY_COLUMNS = (
+    "id",
+    "length",
+    "status",
+    "error",
+    "mean_plddt",
+    "ptm",
+    "top_localization",
+    "top_localization_probability",
+    "ptm_sites_above_threshold",
+)
+# localization.csv: the nearest training protein (its label votes in the prediction), so a
+# proteome-scale table can be filtered on how close the evidence is. All five: records/<id>.json.
+SIMILAR_COLUMNS = {
+    "most_similar_training_entry": "entry",
+    "most_similar_localization": "localization",
+    "most_similar_similarity": "similarity",
+}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a task failed for a record, as its record file keeps it."""
+
+    message: str
+    transient: bool  # worth retrying on a re-run (not an input error, which would repeat)
+
+
+def _sha(sequence: str) -> str:
+    return hashlib.sha256(sequence.encode()).hexdigest()
+
+
+def _record_path(out: Path, record: Record) -> Path:
+    return out / "records" / f"{record.name}.json"
+
+
+def is_done(out: Path, record: Record, tasks: tuple[str, ...]) -> bool:
+    """Already predicted for these tasks in an earlier run (same sequence, nothing to retry)."""
+    if record.protein is None:
+        return False
+    try:
+        saved = json.loads(_record_path(out, record).read_text())
+    except (OSError, ValueError):
+        return False
+    return (
+        saved.get("sequence_sha256") == _sha(record.protein.sequence)
+        and set(tasks) <= set(saved.get("tasks", []))
+        and not set(tasks) & set(saved.get("retry", []))
+    )
+
+
+def write_record(out: Path, record: Record, tasks, results: dict, failures: dict[str, Failure]) -> None:
+    """The record's result files, then `records/<id>.json` last: its presence means done."""
+    saved: dict = {
+        "index": record.index,
+        "id": record.id,
+        "tasks": list(tasks),
+        "errors": {task: f.message for task, f in failures.items()},
+        "retry": [task for task, f in failures.items() if f.transient],
+    }
+    if record.protein is not None:
+        saved["length"] = record.protein.length
+        saved["sequence_sha256"] = _sha(record.protein.sequence)
+    structure: Structure | None = results.get("structure")
+    if structure is not None:
+        write_atomic(out / "structures" / f"{record.name}.pdb", structure.pdb)
+        scores = structure.scores()
+        for volatile in ("seconds", "device", "notes", "chunk_size"):  # differ run to run
+            scores.pop(volatile, None)
+        scores["id"] = record.id
+        write_atomic(out / "scores" / f"{record.name}.json", json.dumps(scores))
+        saved["structure"] = {"mean_plddt": structure.mean_plddt, "ptm": structure.ptm}
+    annotation: Annotation | None = results.get("annotation")
+    if annotation is not None:
+        if "localization" in tasks:
+            saved["localization"] = annotation.localization
+            saved["similar_training_proteins"] = annotation.similar
+        if "ptm" in tasks:
+            saved["ptm_sites"] = [
+                {"position": s.position, "residue": s.residue, "type": s.type, "probability": s.probability}
+                for s in annotation.sites
+            ]
+        if "contacts" in tasks and annotation.contacts is not None:
+            buffer = io.BytesIO()
+            np.save(buffer, annotation.contacts.astype(np.float16))
+            write_atomic(out / "contacts" / f"{record.name}.npy", buffer.getvalue())
+    write_atomic(_record_path(out, record), json.dumps(saved))
+
+
+def _fmt(x: float | None, digits: int) -> str:
+    return "" if x is None else f"{x:.{digits}f}"
+
+
+def merge(
+    out: Path, records: list[Record], tasks: tuple[str, ...], threshold: float = DEFAULT_THRESHOLD
+) -> list[dict]:
+    """Write the CSVs from the per-record files, in input order. Returns the summary rows."""
+    out = Path(out)
+    rows, loc_rows, site_rows = [], [], []
+    classes: list[str] = []
+    for record in records:
+        try:
+            saved = json.loads(_record_path(out, record).read_text())
+            if record.protein is not None and saved.get("sequence_sha256") != _sha(record.protein.sequence):
+                raise ValueError("stale")
+        except (OSError, ValueError):
+            saved = {"errors": {"all": "not predicted (a process stopped early); run again to resume"}}
+        errors = {t: m for t, m in saved.get("errors", {}).items() if t in tasks or t in ("input", "all")}
+        failed = set(errors) & set(tasks)
+        status = "ok" if not errors else ("partial" if failed and failed != set(tasks) else "error")
+        by_message: dict[str, list[str]] = {}  # one message, however many tasks it stopped
+        for task, m in errors.items():
+            by_message.setdefault(m, []).append(task)
+        message = " | ".join(
+            m if set(ts) & {"input", "all"} else f"{', '.join(ts)}: {m}" for m, ts in by_message.items()
+        )
+        structure = saved.get("structure") if "structure" in tasks else None
+        localization = saved.get("localization") if "localization" in tasks else None
+        sites = saved.get("ptm_sites") if "ptm" in tasks else None
+        top = max(localization, key=localization.get) if localization else None
+        rows.append(
+            {
+                "id": record.id,
+                "length": record.protein.length if record.protein else "",
+                "status": status,
+                "error": message,
+                "mean_plddt": _fmt(structure and structure["mean_plddt"], 2),
+                "ptm": _fmt(structure and structure["ptm"], 4),
+                "top_localization": top or "",
+                "top_localization_probability": _fmt(localization[top] if top else None, 4),
+                "ptm_sites_above_threshold": ""
+                if sites is None
+                else sum(s["probability"] >= threshold for s in sites),
+            }
+        )
+        if localization:
+            classes = classes or list(localization)
+            nearest = (saved.get("similar_training_proteins") or [{}])[0]
+            loc_rows.append(
+                {
+                    "id": record.id,
+                    **{c: _fmt(localization[c], 6) for c in classes},
+                    **{column: nearest.get(key, "") for column, key in SIMILAR_COLUMNS.items()},
+                }
+            )
+        for s in sites or []:
+            site_rows.append({"id": record.id, **s, "probability": _fmt(s["probability"], 4)})
+    _write_csv(out / "summary.csv", SUMMARY_COLUMNS, rows)
+    if "localization" in tasks:
+        _write_csv(out / "localization.csv", ("id", *classes, *SIMILAR_COLUMNS), loc_rows)
+    if "ptm" in tasks:
+        _write_csv(out / "ptm_sites.csv", ("id", "position", "residue", "type", "probability"), site_rows)
+    return rows
+
+
+def _write_csv(path: Path, columns, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def zip_outputs(out: Path, zip_path: Path) -> Path:
+    """The CLI's output files as one ZIP (what the app's Batch tab offers for download)."""
+    out = Path(out)
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(out.rglob("*")):
+            if (
+                path.is_file()
+                and path.resolve() != Path(zip_path).resolve()
+                and not path.name.startswith(TEMP_PREFIX)
+            ):
+                archive.write(path, path.relative_to(out).as_posix())
+    return Path(zip_path)
