@@ -44,10 +44,10 @@ def load_sites(path: Path, with_states: bool) -> dict:
     return data
 
 
-def grouped_split(groups: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """Boolean mask of held-out rows: whole proteins (scikit-learn's GroupShuffleSplit, about
-    `fraction` of the proteins), so no protein straddles the split."""
-    splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+def grouped_split(groups: np.ndarray, size: float | int, seed: int) -> np.ndarray:
+    """Boolean mask of held-out rows: whole proteins (scikit-learn's GroupShuffleSplit), so no
+    protein straddles the split. `size`: a fraction of the proteins (float) or a count (int)."""
+    splitter = GroupShuffleSplit(n_splits=1, test_size=size, random_state=seed)
     _, held = next(splitter.split(np.zeros(len(groups)), groups=groups))
     mask = np.zeros(len(groups), bool)
     mask[held] = True

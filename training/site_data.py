@@ -132,7 +132,8 @@ def read_sites(path: Path, residues: str, min_per_class: int = MIN_PER_CLASS) ->
         elif bad:
             listed = ", ".join(f"{ch!r} at position {i}" for i, ch in bad[:3])
             more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
-            row_problems.append(f"the sequence of '{protein}' has {listed}{more}: not amino-acid letters")
+            what = "an amino-acid letter" if len(bad) == 1 else "amino-acid letters"
+            row_problems.append(f"the sequence of '{protein}' has {listed}{more}: not {what}")
         elif protein in sequences and sequences[protein] != sequence:
             row_problems.append(
                 f"id '{protein}' has a different sequence than on line {sequence_line[protein]} "

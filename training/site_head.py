@@ -88,13 +88,15 @@ def embed_sites(backbone: Backbone, table: SiteTable, radius: int) -> dict:
 
 
 def split_by_protein(table: SiteTable, groups: np.ndarray, labels: np.ndarray, seed: int):
-    """(test mask, validation mask, seed used): whole proteins, about 15% and 10% of them. The
-    first seed from `seed` on whose three parts each hold both classes is used."""
-    rest_fraction = VALIDATION_FRACTION / (1 - TEST_FRACTION)  # of the proteins left after test
+    """(test mask, validation mask, seed used): whole proteins, 15% and 10% of them (rounded).
+    The first seed from `seed` on whose three parts each hold both classes is used."""
+    n_proteins = len(np.unique(groups))
+    n_test = max(1, round(TEST_FRACTION * n_proteins))
+    n_validation = max(1, round(VALIDATION_FRACTION * n_proteins))
     for split_seed in range(seed, seed + SPLIT_TRIES):
-        test = ptm.grouped_split(groups, TEST_FRACTION, split_seed)
+        test = ptm.grouped_split(groups, n_test, split_seed)
         validation = np.zeros(len(groups), bool)
-        validation[~test] = ptm.grouped_split(groups[~test], rest_fraction, split_seed)
+        validation[~test] = ptm.grouped_split(groups[~test], n_validation, split_seed)
         train = ~test & ~validation
         if all(len(np.unique(labels[part])) == 2 for part in (test, validation, train)):
             return test, validation, split_seed
