@@ -79,7 +79,8 @@ def run_training(*args) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, real_backbone):
     tmp = tmp_path_factory.mktemp("site-head")
-    proteins = synthetic_proteins(100, seed=1, lengths=(60, 150))
+    # One protein longer than ESM-2's 1,022-residue window: embedded in stitched windows, as the app does.
+    proteins = synthetic_proteins(100, seed=1, lengths=(60, 150)) + synthetic_proteins(1, 2, (1100, 1100))
     sites = write_csv(tmp / "sites.csv", site_rows(proteins, seed=1, per_class=3))
     out = tmp / "heads"
     result = run_training(
@@ -108,10 +109,11 @@ def test_card_follows_the_site_head_contract(trained):
     assert data["file"] == "sites.csv" and len(data["sha256"]) == 64
     with sites.open() as f:
         rows = list(csv.DictReader(f))
-    assert data["n_sites"] == len(rows) > 550 and data["n_proteins"] == 100
+    assert data["n_sites"] == len(rows) > 550 and data["n_proteins"] == 101
+    assert data["longest_protein"] == 1100 and data["windowed_proteins"] == 1
     assert data["n_positive"] == sum(r["label"] == "1" for r in rows)
     parts = [data[p] for p in ("train", "validation", "test")]
-    assert sum(p["proteins"] for p in parts) == 100 and sum(p["sites"] for p in parts) == len(rows)
+    assert sum(p["proteins"] for p in parts) == 101 and sum(p["sites"] for p in parts) == len(rows)
     assert data["test"]["proteins"] == 15 and data["validation"]["proteins"] == 10
     metrics = card["metrics"]
     for key in ("validation_roc_auc", "probe_validation_roc_auc"):
