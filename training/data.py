@@ -14,8 +14,6 @@ from pathlib import Path
 SCL_PACKAGE = "p-scldata==2025.6.0"
 SUMO_PACKAGE = "esm-sumo==0.1.0"
 SUMO_VARIANT = "128-mer Dataset"
-# Same Test/Hard_Test; Train adds ~25k positives from orthologs of the Train proteins.
-SUMO_HOMOLOGY_VARIANT = "128-mer Full Homology Dataset"
 SUMO_CENTRE = 64  # 0-based index of the lysine in each 129-residue window
 
 
@@ -42,7 +40,7 @@ class SiteWindow:
 
     @property
     def protein(self) -> str:
-        """The human protein a window belongs to (orthologs grouped with their human source)."""
+        """The protein a window belongs to (its entry name)."""
         return self.name.split("|")[0].rsplit("_", 1)[0]
 
 
@@ -74,10 +72,3 @@ def sumo_split(name: str, variant: str = SUMO_VARIANT) -> list[SiteWindow]:
         for rec_name, window in _read_fasta(_sumo_dir(variant) / f"Sumoylation_{tag}_{name}.fasta"):
             out.append(SiteWindow(rec_name, window.upper(), label))
     return out
-
-
-def sumo_homolog_positives() -> list[SiteWindow]:
-    """Ortholog positives of the homology variant that are not already in the base Train set
-    (named like BAG3_HUMAN_445|G1LUF0: the human site they were mapped from, then the ortholog)."""
-    base = {w.window for w in sumo_split("Train")}
-    return [w for w in sumo_split("Train", SUMO_HOMOLOGY_VARIANT) if w.label == 1 and w.window not in base]

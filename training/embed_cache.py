@@ -1,7 +1,7 @@
 """Embed the training data once with the frozen backbone and cache what the heads train on.
 
-Cached per SUMO window: the states of the whole window entering each of the top two layers
-(which a PTM head may fine-tune) and the centre lysine's states at every layer. Per SCL2205
+Cached per SUMO window: the states of the whole window entering the last layer (the site head
+averages them over the site's neighbourhood) and the centre lysine's states at every layer. Per SCL2205
 protein: the same pooled features the app computes (`models.features.pooled_features`) and the
 last layer's per-residue states (attention pooling), stored as one float16 array with offsets.
 """
@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from models.backbone import Backbone
 from models.features import pooled_features
-from training.data import SUMO_CENTRE, scl_split, sumo_homolog_positives, sumo_split
+from training.data import SUMO_CENTRE, scl_split, sumo_split
 
 log = logging.getLogger(__name__)
 CHUNK = 256  # sequences per backbone.run call (progress granularity)
@@ -29,19 +29,19 @@ def _done(path: Path) -> bool:
 
 
 def cache_sumo(backbone: Backbone, split: str, out: Path) -> Path:
-    """split: 'Train' | 'Test' | 'Hard_Test' | 'homologs' (extra ortholog positives)."""
+    """split: 'Train' | 'Test' | 'Hard_Test'."""
     out = out / f"sumo_{split}"
     if _done(out):
         return out
     out.mkdir(parents=True, exist_ok=True)
-    windows = sumo_homolog_positives() if split == "homologs" else sumo_split(split)
+    windows = sumo_split(split)
     n, length = len(windows), len(windows[0].window)
     dim = backbone.load().config.hidden_size
     layers = backbone.load().config.num_hidden_layers + 1
-    # States entering the top two layers, so heads can fine-tune either or both of them.
+    # States entering the last layer (hidden index layers - 2; index 0 is the embedding output).
     states = {
         layer: np.lib.format.open_memmap(out / f"layer{layer}.npy", "w+", np.float16, (n, length, dim))
-        for layer in (layers - 3, layers - 2)
+        for layer in (layers - 2,)
     }
     centre = np.zeros((n, layers, dim), np.float32)
     started = time.perf_counter()

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from models.heads import LocalizationHead
 from training.fit import fit, seed_everything
-from training.metrics import accuracy, macro_f1
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,11 @@ def localization_config(backbone_config, classes: list[str], pooled_size: int, a
         "hidden": 512,
         "dropout": 0.4,
     }
+
+
+def selection_score(labels: np.ndarray, predicted: np.ndarray) -> float:
+    """What model selection maximises: accuracy + macro-F1 (rare compartments count)."""
+    return accuracy_score(labels, predicted) + f1_score(labels, predicted, average="macro")
 
 
 def class_weights(labels: np.ndarray, n_classes: int, power: float = 0.5) -> torch.Tensor:
@@ -78,7 +86,7 @@ def fit_reference(head: LocalizationHead, train: dict, validation: dict) -> dict
     macro-F1). Similar proteins tend to share a compartment; the vote brings that in directly."""
     head.set_reference(train["pooled"], train["labels"], REFERENCE_DIMS)
     classifier = predict_probabilities(head, validation)  # no "reference" in config yet: classifier only
-    labels, n_classes = validation["labels"], len(head.config["classes"])
+    labels = validation["labels"]
     pooled = torch.from_numpy(validation["pooled"])
     best = None
     with torch.no_grad():
@@ -87,7 +95,7 @@ def fit_reference(head: LocalizationHead, train: dict, validation: dict) -> dict
                 vote = head.reference_vote(pooled, k, temperature).numpy()
                 for weight in REFERENCE_GRID["weight"]:
                     predicted = ((1 - weight) * classifier + weight * vote).argmax(1)
-                    score = accuracy(labels, predicted) + macro_f1(labels, predicted, n_classes)
+                    score = selection_score(labels, predicted)
                     if best is None or score > best[0]:
                         best = (score, k, temperature, weight)
     score, k, temperature, weight = best
@@ -121,10 +129,7 @@ def train_localization_head(
         return loss_fn(head(*_batch(train, idx)), labels[idx])
 
     def validate():
-        predicted = predict_probabilities(head, validation).argmax(1)
-        return accuracy(validation["labels"], predicted) + macro_f1(
-            validation["labels"], predicted, n_classes
-        )
+        return selection_score(validation["labels"], predict_probabilities(head, validation).argmax(1))
 
     score, epoch = fit(
         head,
@@ -143,29 +148,26 @@ def train_localization_head(
     return head, score
 
 
+PROBE_C = (0.01, 0.1, 1.0)  # inverse L2 strengths tried; the best on validation is kept
+
+
 def train_probe(train: dict, validation: dict, classes: list[str], seed: int = 0):
-    """Multinomial logistic regression on the same frozen pooled features the head reads."""
-    seed_everything(seed)
-    dims = len(classes)
-    mean_size = train["pooled"].shape[1]
-    x_train, x_val = train["pooled"], validation["pooled"]
-    mu, sd = x_train.mean(0), x_train.std(0) + 1e-6
-    features = torch.from_numpy(((x_train - mu) / sd).astype(np.float32))
-    probe = nn.Linear(mean_size, dims)
-    labels = torch.from_numpy(train["labels"])
+    """Multinomial logistic regression on the same frozen pooled features the head reads, its
+    regularisation chosen by validation accuracy. Returns predict(pooled) -> probabilities."""
+    best = None
+    for c in PROBE_C:
+        probe = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=seed))
+        probe.fit(train["pooled"], train["labels"])
+        score = accuracy_score(validation["labels"], probe.predict(validation["pooled"]))
+        log.info("localization probe C=%g: validation accuracy %.4f", c, score)
+        if best is None or score > best[1]:
+            best = (probe, score)
+    probe = best[0]
 
-    def predict(x):
-        with torch.no_grad():
-            return torch.softmax(probe(torch.from_numpy(((x - mu) / sd).astype(np.float32))), -1).numpy()
+    def predict(x: np.ndarray) -> np.ndarray:
+        # One column per class index, also for a class that never occurs in training.
+        out = np.zeros((len(x), len(classes)))
+        out[:, probe.classes_] = probe.predict_proba(x)
+        return out
 
-    fit(
-        probe,
-        len(labels),
-        lambda idx: nn.functional.cross_entropy(probe(features[idx]), labels[idx]),
-        lambda: accuracy(validation["labels"], predict(x_val).argmax(1)),
-        epochs=20,
-        weight_decay=1e-1,
-        seed=seed,
-        name="localization probe",
-    )
     return predict

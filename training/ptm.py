@@ -1,4 +1,10 @@
-"""Train the SUMOylation site head (and its logistic-regression probe) on cached embeddings."""
+"""Train per-residue PTM site heads (and their logistic-regression probe) on cached embeddings.
+
+Site data is a dict of equal-length arrays, one row per site, so any subset is `v[rows]`:
+`centre` (N, layers, D) the site's states at every layer; `states` (N, T, D) a stretch of the
+states entering the last layer around the site, `site` (N,) the site's index in that stretch and
+optionally `mask` (N, T) which of those positions exist; `labels` (N,); `groups` (N,) protein ids.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold, GroupShuffleSplit
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from models.heads import SiteEnsemble, SiteHead
-from models.top_layer import SiteTopLayer
 from training.data import SUMO_CENTRE
 from training.fit import fit, seed_everything
 from training.metrics import roc_auc
@@ -31,34 +40,37 @@ def load_sites(path: Path, with_states: bool) -> dict:
         # States entering the last layer (layer index -2 of the hidden stack).
         layer = data["centre"].shape[1] - 2
         data["states"] = np.load(path / f"layer{layer}.npy")
+        data["site"] = np.full(len(names), SUMO_CENTRE)
     return data
 
 
-def concat(parts: list[dict]) -> dict:
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-
-def grouped_split(groups: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """Boolean mask of validation rows: whole proteins, so no protein straddles the split."""
-    unique = np.unique(groups)
-    chosen = set(np.random.default_rng(seed).choice(unique, int(len(unique) * fraction), replace=False))
-    return np.array([g in chosen for g in groups])
+def grouped_split(groups: np.ndarray, size: float | int, seed: int) -> np.ndarray:
+    """Boolean mask of held-out rows: whole proteins (scikit-learn's GroupShuffleSplit), so no
+    protein straddles the split. `size`: a fraction of the proteins (float) or a count (int)."""
+    splitter = GroupShuffleSplit(n_splits=1, test_size=size, random_state=seed)
+    _, held = next(splitter.split(np.zeros(len(groups)), groups=groups))
+    mask = np.zeros(len(groups), bool)
+    mask[held] = True
+    return mask
 
 
 def grouped_folds(groups: np.ndarray, k: int, seed: int) -> np.ndarray:
-    unique = np.unique(groups)
-    fold_of = dict(zip(np.random.default_rng(seed).permutation(unique), np.arange(len(unique)) % k))
-    return np.array([fold_of[g] for g in groups])
+    """Fold index of every row; a protein's rows share a fold (shuffled GroupKFold)."""
+    folds = np.zeros(len(groups), int)
+    splitter = GroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    for fold, (_, held) in enumerate(splitter.split(np.zeros(len(groups)), groups=groups)):
+        folds[held] = fold
+    return folds
 
 
 NEIGHBOURHOOD = 7  # residues either side whose mean state the head reads (±7: a 15-mer)
 
 
-def site_config(backbone_config, top_layer: bool) -> dict:
+def site_config(backbone_config, ptm_type: str = "SUMOylation", residues: str = "K") -> dict:
     """One SiteHead's config (a SiteEnsemble's adds "members")."""
     return {
-        "ptm_type": "SUMOylation",
-        "residues": "K",
+        "ptm_type": ptm_type,
+        "residues": residues,
         "layers": backbone_config.num_hidden_layers + 1,
         "dim": backbone_config.hidden_size,
         "heads": backbone_config.num_attention_heads,
@@ -66,135 +78,114 @@ def site_config(backbone_config, top_layer: bool) -> dict:
         "eps": backbone_config.layer_norm_eps,
         "hidden": 256,
         "dropout": 0.3,
-        "top_layer": top_layer,
         "neighbourhood": NEIGHBOURHOOD,
     }
 
 
-def _scores(head: SiteHead | SiteEnsemble, data: dict, rows: np.ndarray, batch: int = 512) -> np.ndarray:
+def scores(head: SiteHead | SiteEnsemble, data: dict, rows: np.ndarray, batch: int = 512) -> np.ndarray:
+    """Probabilities of `rows` of site data."""
     out = []
     for start in range(0, len(rows), batch):
         idx = rows[start : start + batch]
-        out.append(head.probabilities(*_inputs(head, data, idx)).numpy())
+        out.append(head.probabilities(*_inputs(data, idx)).numpy())
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def _inputs(head: SiteHead | SiteEnsemble, data: dict, idx: np.ndarray):
+def _inputs(data: dict, idx: np.ndarray):
     centre = torch.from_numpy(data["centre"][idx])
-    if not head.needs_states:
-        return centre, None
     states = torch.from_numpy(data["states"][idx].astype(np.float32))
-    mask = torch.ones(states.shape[:2])
-    return centre, (states, mask, torch.full((len(idx), 1), SUMO_CENTRE))
+    mask = torch.from_numpy(data["mask"][idx]) if "mask" in data else torch.ones(states.shape[:2])
+    return centre, (states, mask, torch.from_numpy(data["site"][idx])[:, None])
 
 
 def train_site_head(
-    train: dict, validation: np.ndarray, config: dict, esm_model=None, seed: int = 0, epochs: int = 5
+    train: dict, validation: np.ndarray, config: dict, seed: int = 0, epochs: int = 5
 ) -> tuple[SiteHead, float]:
     seed_everything(seed)
     head = SiteHead(config)
     rows = np.where(~validation)[0]
     val_rows = np.where(validation)[0]
     head.norm.fit(train["centre"][rows].reshape(len(rows), -1))
-    groups = [{"params": head.classifier.parameters(), "lr": 1e-3}]
-    if config["top_layer"]:
-        head.top.load_state_dict(SiteTopLayer.from_esm(esm_model).state_dict())
-        groups.append({"params": head.top.parameters(), "lr": 1e-4})
     labels = torch.from_numpy(train["labels"])
+    name = f"{config['ptm_type']} head"
 
     def batch_loss(batch):
         idx = rows[batch]
-        return nn.functional.binary_cross_entropy_with_logits(head(*_inputs(head, train, idx)), labels[idx])
+        return nn.functional.binary_cross_entropy_with_logits(head(*_inputs(train, idx)), labels[idx])
 
     score, epoch = fit(
         head,
         len(rows),
         batch_loss,
-        lambda: roc_auc(train["labels"][val_rows], _scores(head, train, val_rows)),
+        lambda: roc_auc(train["labels"][val_rows], scores(head, train, val_rows)),
         epochs=epochs,
-        param_groups=groups,
+        param_groups=[{"params": head.classifier.parameters(), "lr": 1e-3}],
         batch_size=64,
         patience=3,
         seed=seed,
-        name="SUMO head",
+        name=name,
     )
-    log.info("SUMO head: best validation ROC-AUC %.4f at epoch %d", score, epoch)
+    log.info("%s: best validation ROC-AUC %.4f at epoch %d", name, score, epoch)
     return head, score
 
 
-MEMBERS = 5  # SiteHeads averaged in the shipped SUMO head (3 gave the same validation AUC)
+MEMBERS = 5  # SiteHeads averaged in a shipped site head (3 gave the same SUMO validation AUC)
 
 
 def train_site_ensemble(
-    train: dict,
-    validation: np.ndarray,
-    config: dict,
-    members: int,
-    esm_model=None,
-    seed: int = 0,
-    **kwargs,
+    train: dict, validation: np.ndarray, config: dict, members: int, seed: int = 0, **kwargs
 ) -> tuple[SiteEnsemble, float, list[float]]:
     """`members` SiteHeads with `config`, member i trained from seed `seed + i`. Returns the
     ensemble, its validation ROC-AUC and each member's."""
     ensemble = SiteEnsemble({**config, "members": members})
-    scores = []
+    member_scores = []
     for i in range(members):
-        head, score = train_site_head(train, validation, config, esm_model, seed + i, **kwargs)
+        head, score = train_site_head(train, validation, config, seed + i, **kwargs)
         ensemble.members[i].load_state_dict(head.state_dict())
-        scores.append(score)
+        member_scores.append(score)
     ensemble.eval()
     val_rows = np.where(validation)[0]
     with torch.no_grad():
-        score = roc_auc(train["labels"][val_rows], _scores(ensemble, train, val_rows))
-    log.info("SUMO ensemble of %d: validation ROC-AUC %.4f", members, score)
-    return ensemble, score, scores
+        score = roc_auc(train["labels"][val_rows], scores(ensemble, train, val_rows))
+    log.info("%s ensemble of %d: validation ROC-AUC %.4f", config["ptm_type"], members, score)
+    return ensemble, score, member_scores
 
 
-def train_probe(train: dict, validation: np.ndarray, seed: int = 0) -> tuple[nn.Module, callable, float]:
-    """Logistic regression on the same frozen features (standardised centre states)."""
-    seed_everything(seed)
+PROBE_C = (0.01, 0.1, 1.0)  # inverse L2 strengths tried; the best on validation is kept
+
+
+def train_probe(train: dict, validation: np.ndarray, seed: int = 0) -> tuple[object, callable, float]:
+    """Logistic regression on the same frozen features (standardised centre states), its
+    regularisation chosen on validation. Returns (model, predict(centre) -> scores, validation AUC)."""
     rows, val_rows = np.where(~validation)[0], np.where(validation)[0]
     x = train["centre"].reshape(len(train["centre"]), -1)
-    mean, std = x[rows].mean(0), x[rows].std(0) + 1e-6
-    features = torch.from_numpy(((x - mean) / std).astype(np.float32))
-    probe = nn.Linear(x.shape[1], 1)
-    labels = torch.from_numpy(train["labels"])
-
-    def batch_loss(batch):
-        idx = rows[batch]
-        return nn.functional.binary_cross_entropy_with_logits(probe(features[idx]).squeeze(-1), labels[idx])
-
-    score, _ = fit(
-        probe,
-        len(rows),
-        batch_loss,
-        lambda: roc_auc(train["labels"][val_rows], probe(features[val_rows]).squeeze(-1).numpy()),
-        epochs=15,
-        weight_decay=1e-1,
-        seed=seed,
-        name="SUMO probe",
-    )
+    best = None
+    for c in PROBE_C:
+        probe = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=seed))
+        probe.fit(x[rows], train["labels"][rows])
+        score = roc_auc(train["labels"][val_rows], probe.decision_function(x[val_rows]))
+        log.info("site probe C=%g: validation ROC-AUC %.4f", c, score)
+        if best is None or score > best[1]:
+            best = (probe, score)
+    probe, score = best
 
     def predict(centre: np.ndarray) -> np.ndarray:
-        z = torch.from_numpy(((centre.reshape(len(centre), -1) - mean) / std).astype(np.float32))
-        with torch.no_grad():
-            return probe(z).squeeze(-1).numpy()
+        return probe.decision_function(centre.reshape(len(centre), -1))
 
-    return probe, predict, score
+    return probe, predict, float(score)
 
 
 def grouped_cross_validation(train: dict, config: dict, k: int = 5, seed: int = 0) -> list[float]:
-    """Protein-grouped k-fold ROC-AUC of one head without a top layer (fast enough for k fits)."""
+    """Protein-grouped k-fold ROC-AUC of one head (not the ensemble)."""
     folds = grouped_folds(train["groups"], k, seed)
-    cheap = {**config, "top_layer": False}
     aucs = []
     for fold in range(k):
         held = folds == fold
-        inner_val = grouped_split(train["groups"], VALIDATION_FRACTION, seed + 1 + fold) & ~held
         subset = {key: value[~held] for key, value in train.items()}
-        head, _ = train_site_head(subset, inner_val[~held], cheap, seed=seed, epochs=8)
+        inner_val = grouped_split(subset["groups"], VALIDATION_FRACTION, seed + 1 + fold)
+        head, _ = train_site_head(subset, inner_val, config, seed=seed, epochs=8)
         rows = np.where(held)[0]
         with torch.no_grad():
-            aucs.append(roc_auc(train["labels"][rows], _scores(head, train, rows)))
+            aucs.append(roc_auc(train["labels"][rows], scores(head, train, rows)))
         log.info("grouped CV fold %d: ROC-AUC %.4f", fold, aucs[-1])
     return aucs
