@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import precision_score, recall_score
 
+from models.annotation import Annotator
 from models.backbone import Backbone
-from models.heads import load_head
+from models.sequences import Protein
 from training import ptm
 from training.cards import common_fields, rounded, write_card
 from training.metrics import roc_auc
@@ -109,10 +110,13 @@ def split_by_protein(table: SiteTable, groups: np.ndarray, labels: np.ndarray, s
     )
 
 
-def score_like_the_app(head, backbone: Backbone, table: SiteTable, rows: np.ndarray) -> np.ndarray:
-    """Probabilities of sites `rows`, computed the way `models.annotation.Annotator` does for any
-    input: one backbone pass over the whole sequence, the head at every candidate residue."""
-    residues = head.config["residues"]
+def score_like_the_app(
+    card_path: Path, ptm_type: str, backbone: Backbone, table: SiteTable, rows: np.ndarray
+) -> np.ndarray:
+    """Probabilities of sites `rows` from the app's own prediction path: the saved head loaded
+    by `Annotator` from its folder, one backbone pass over each whole sequence."""
+    annotator = Annotator(backbone.spec, heads_dir=card_path.parent, max_length=10**7)
+    annotator.backbone = backbone  # already loaded
     wanted = defaultdict(list)
     for row in rows:
         wanted[table.sites[row].protein].append(row)
@@ -120,12 +124,11 @@ def score_like_the_app(head, backbone: Backbone, table: SiteTable, rows: np.ndar
     probability = {}
     for start in range(0, len(proteins), PROTEINS_PER_PASS):
         chunk = proteins[start : start + PROTEINS_PER_PASS]
-        sequences = [table.sequences[p] for p in chunk]
-        for protein, sequence, output in zip(chunk, sequences, backbone.run(sequences, contacts=False)):
-            positions = [i for i, aa in enumerate(sequence) if aa in residues]
-            by_position = dict(zip(positions, head.predict(output.hidden, positions)))
+        records = [Protein(p, (table.sequences[p],)) for p in chunk]
+        for protein, annotation in zip(chunk, annotator.annotate_many(records, contacts=False)):
+            by_position = {s.position: s.probability for s in annotation.sites if s.type == ptm_type}
             for row in wanted[protein]:
-                probability[row] = float(by_position[table.sites[row].position - 1])
+                probability[row] = by_position[table.sites[row].position]
     return np.array([probability[row] for row in rows])
 
 
@@ -202,9 +205,8 @@ def train_site_head(args, argv: list[str], table: SiteTable, started: float) -> 
 
     # The one measurement on test proteins, with the head as saved and the app's path.
     mark = time.perf_counter()
-    saved, _ = load_head(card_path)
     test_rows = np.where(test)[0]
-    probabilities = score_like_the_app(saved, backbone, table, test_rows)
+    probabilities = score_like_the_app(card_path, args.name, backbone, table, test_rows)
     truth, called = labels[test_rows].astype(int), probabilities >= THRESHOLD
     card["metrics"]["final"] = {
         "Test": {
