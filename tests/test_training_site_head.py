@@ -13,8 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gradio_client import Client
 
 from models.heads import load_head
+from models.settings import HEADS_DIR
+from tests.app_process import running_app
 from tests.conftest import ROOT
 from training.metrics import roc_auc
 
@@ -149,6 +152,31 @@ def test_head_scores_new_proteins_and_reproduces_its_regression_sample(trained, 
     hidden = {i: o.hidden for i, o in zip(unique, real_backbone.run([sequence_of[i] for i in unique], False))}
     again = [head.predict(hidden[i], [p - 1])[0] for i, p in zip(sample["ids"], sample["positions"])]
     np.testing.assert_allclose(again, sample["probabilities"], atol=2e-3)
+
+
+def test_the_trained_head_shows_up_in_the_running_app_next_to_sumo(trained, tmp_path):
+    """`python app.py --heads assets/heads --heads DIR`, then `/ptm` as any user calls it."""
+    card_path, _ = trained
+    args = ["--heads", HEADS_DIR, "--heads", card_path.parent, "--result-cache", "off"]
+    held_out = synthetic_proteins(20, seed=123, lengths=(60, 150))
+    labels, scores = [], []
+    with running_app(args, tmp_path / "app.log") as url:
+        client = Client(url, verbose=False)
+        for name, sequence in held_out:
+            sites = client.predict(f">{name}\n{sequence}", api_name="/ptm")["sites"]
+            mine = {s["position"]: s["probability"] for s in sites if s["type"] == "Phospho (synthetic)"}
+            assert {s["type"] for s in sites} <= {"Phospho (synthetic)", "SUMOylation"}
+            assert [s["position"] for s in sites if s["type"] == "SUMOylation"] == [
+                i + 1 for i, aa in enumerate(sequence) if aa == "K"
+            ]
+            positions, truth = zip(*proline_rule(sequence))
+            assert sorted(mine) == [i + 1 for i in positions]  # every S and T, nothing else
+            labels.extend(truth)
+            scores.extend(mine[i + 1] for i in positions)
+        analyze = client.predict(held_out[0][1], 0.5, api_name="/analyze")
+    assert roc_auc(labels, scores) > 0.9
+    status, *_, ptm_json, _viewer, _contacts, _note = analyze
+    assert status == "" and {s["type"] for s in ptm_json["sites"]} >= {"Phospho (synthetic)"}
 
 
 def _valid_rows(n_proteins: int = 12, per_class: int = 2) -> list[list]:
