@@ -5,8 +5,12 @@
 
 One backbone pass per sequence of the held-out sets (SUMO Test + Hard_Test windows, SCL2205
 heldout, SCL2205 eval for the reference vote); both head sets read the same hidden states along
-the app's path (`SiteEnsemble.predict` at the lysine; `pooled_features` + `predict_with_similar`)
-and are scored as the training pipeline scores the cards. `--sweep` also scores the original
+the app's path (`SiteEnsemble.predict` at the lysine; `pooled_features` into the localization
+classifier, blended with the reference vote as `predict_with_similar` does: the vote runs batched
+afterwards, checked against `predict_with_similar` on the first proteins of each split) and are
+scored as the training pipeline scores the cards. `--cache` keeps what the backbone pass gave
+(pooled features, classifier outputs, SUMO scores) so another reference set is scored in seconds.
+`--sweep` also scores the original
 localization head with its reference set cut to each number of principal components and stored
 compactly (vote alone and blended, eval split: the split the vote was tuned on).
 `--write-cards` records the reduced heads' measurements in the reduced cards (the float32 numbers
@@ -221,7 +225,11 @@ def write_cards(reduced_dir: Path, backbone: Backbone, results: dict) -> None:
     if "eval" in results:
         card["metrics_float32"]["eval"] = results["eval"]["original"]
         card["metrics"]["eval"] = results["eval"]["reduced"]
-        card["storage"]["reference_vote_eval_accuracy"] = results["eval"]["vote_accuracy"]
+        vote = results["eval"]["vote_accuracy"]
+        card["storage"]["reference_vote_eval_accuracy"] = {
+            "float32": vote["original"],
+            "stored": vote["reduced"],
+        }
         measured.append("metrics.eval")
     sample = card["regression_sample"]
     df = data.scl_split("eval").loc[sample["entries"]]
