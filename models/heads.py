@@ -265,11 +265,11 @@ HEAD_TYPES = {"site": SiteHead, "site_ensemble": SiteEnsemble, "localization": L
 
 
 # Storage on disk. A Hugging Face Space refuses files over 10 MB pushed without Git LFS, and the
-# float32 heads are several times that: every 2-D float matrix of at least INT8_MIN_ELEMENTS is
-# stored as int8 with one float16 scale per row (symmetric), labels as int16. Everything else
-# (biases, LayerNorm, standardisation statistics) stays as trained: it is a few hundred KB, and a
-# standardisation mean in float16 would move near-constant features (std ~1e-6) by many stds.
-# Loading dequantises to float32, so the modules compute exactly as with float32 weights.
+# float32 heads are well over that: every 2-D float matrix of at least INT8_MIN_ELEMENTS is stored
+# as int8 with one float16 scale per row (symmetric), labels as int16. Everything else (biases,
+# LayerNorm, standardisation statistics) stays as trained: it is small, and a standardisation mean
+# in float16 would move near-constant features (the lysine's own embedding) by many stds.
+# Loading dequantises to float32, so the modules compute in float32 as with the trained weights.
 INT8_MIN_ELEMENTS = 1 << 16
 SCALE_SUFFIX = ".int8_row_scale"
 STORAGE = {"large_matrices": "int8, one float16 scale per row", "integers": "int16", "other": "as trained"}
