@@ -179,6 +179,19 @@ class LocalizationHead(nn.Module):
         self.register_buffer("reference_labels", torch.from_numpy(labels).long())
         return projection.numpy()
 
+    def truncate_reference(self, dims: int) -> None:
+        """Keep the reference set's first `dims` principal components. The projection's columns
+        are in descending eigenvalue order, so this is the PCA at `dims`; re-normalising the
+        truncated unit vectors gives exactly the unit vectors of the truncated projection."""
+        reference = self.config["reference"]
+        if not 0 < dims <= reference["dims"]:
+            raise ValueError(f"reference dims must be in 1..{reference['dims']}, not {dims}")
+        z = self.reference[:, :dims].float()
+        z = z / z.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+        self.register_buffer("projection", self.projection[:, :dims].clone())
+        self.register_buffer("reference", z.to(self.reference.dtype))
+        self.config["reference"] = {**reference, "dims": dims}
+
     def embed(self, pooled: torch.Tensor) -> torch.Tensor:
         """Unit vectors in the reference projection, (B, dims)."""
         z = self.norm(pooled) @ self.projection.float()
@@ -251,19 +264,100 @@ class LocalizationHead(nn.Module):
 HEAD_TYPES = {"site": SiteHead, "site_ensemble": SiteEnsemble, "localization": LocalizationHead}
 
 
+# Storage on disk. A Hugging Face Space refuses files over 10 MB pushed without Git LFS, and the
+# float32 heads are well over that: every 2-D float matrix of at least INT8_MIN_ELEMENTS is stored
+# as int8 with one float16 scale per row (symmetric), labels as int16. Everything else (biases,
+# LayerNorm, standardisation statistics) stays as trained: it is small, and a standardisation mean
+# in float16 would move near-constant features (the lysine's own embedding) by many stds.
+# Loading dequantises to float32, so the modules compute in float32 as with the trained weights.
+INT8_MIN_ELEMENTS = 1 << 16
+SCALE_SUFFIX = ".int8_row_scale"
+STORAGE = {"large_matrices": "int8, one float16 scale per row", "integers": "int16", "other": "as trained"}
+
+
+def encode_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The state dict as stored: large matrices int8 + per-row float16 scales, int64 -> int16."""
+    out = {}
+    for name, tensor in state.items():
+        tensor = tensor.detach().contiguous()
+        if tensor.is_floating_point() and tensor.dim() == 2 and tensor.numel() >= INT8_MIN_ELEMENTS:
+            x = tensor.float()
+            # Quantise with the scale as stored (float16, kept in its normal range) so that
+            # decoding reproduces the rounding grid exactly.
+            scale = (x.abs().amax(1) / 127).clamp(min=2**-14).half()
+            out[name] = torch.round(x / scale.float()[:, None]).clamp(-127, 127).to(torch.int8)
+            out[name + SCALE_SUFFIX] = scale
+        elif tensor.dtype == torch.int64 and _fits_int16(tensor):
+            out[name] = tensor.to(torch.int16)
+        else:
+            out[name] = tensor
+    return out
+
+
+def _fits_int16(tensor: torch.Tensor) -> bool:
+    return tensor.numel() > 0 and -(2**15) <= int(tensor.min()) and int(tensor.max()) < 2**15
+
+
+def decode_state(stored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Inverse of `encode_state`: int8 matrices back to float32, integers back to int64."""
+    out = {}
+    for name, tensor in stored.items():
+        if name.endswith(SCALE_SUFFIX):
+            continue
+        scale = stored.get(name + SCALE_SUFFIX)
+        if scale is not None:
+            out[name] = tensor.float() * scale.float()[:, None]
+        elif tensor.dtype in (torch.int8, torch.int16, torch.int32):
+            out[name] = tensor.long()
+        else:
+            out[name] = tensor
+    return out
+
+
 def save_head(head: nn.Module, card: dict, directory: Path, name: str) -> tuple[Path, Path]:
-    """Write `<name>.safetensors` and `<name>.json` (the model card, holding the config)."""
+    """Write `<name>.safetensors` (compact storage, see `encode_state`) and `<name>.json` (the
+    model card, holding the config and the storage)."""
     directory.mkdir(parents=True, exist_ok=True)
     weights = directory / f"{name}.safetensors"
-    save_file({k: v.detach().contiguous() for k, v in head.state_dict().items()}, str(weights))
-    card = {**card, "config": head.config, "weights": weights.name}
+    save_file(encode_state(head.state_dict()), str(weights))
+    storage = {**(card.get("storage") or {}), **STORAGE}  # keeps notes such as the trained dims
+    card = {**card, "config": head.config, "weights": weights.name, "storage": storage}
     card_path = directory / f"{name}.json"
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return weights, card_path
 
 
 def load_head(card_path: Path) -> tuple[nn.Module, dict]:
+    """The head a card describes, in float32 for computing. Cards without `storage` hold plain
+    safetensors (heads saved before compact storage); they load as they are."""
     card = json.loads(Path(card_path).read_text())
     head = HEAD_TYPES[card["kind"]](card["config"])
-    head.load_state_dict(load_file(str(Path(card_path).parent / card["weights"])))
+    state = load_file(str(Path(card_path).parent / card["weights"]))
+    head.load_state_dict(decode_state(state) if card.get("storage") else state)
     return head.eval(), card
+
+
+def compact_heads(directory: Path, reference_dims: int | None = None) -> list[Path]:
+    """Re-save every head in `directory` in compact storage (in place), the localization
+    reference set cut to its first `reference_dims` principal components if given."""
+    written = []
+    for card_path in sorted(Path(directory).glob("*.json")):
+        head, card = load_head(card_path)
+        storage = dict(card.get("storage") or {"converted_from": "float32 safetensors"})
+        if reference_dims and isinstance(head, LocalizationHead) and head.config.get("reference"):
+            storage.setdefault("reference_dims_trained", head.config["reference"]["dims"])
+            head.truncate_reference(reference_dims)
+        card = {k: v for k, v in card.items() if k not in ("config", "weights")}
+        written.extend(save_head(head, {**card, "storage": storage}, Path(directory), card_path.stem))
+    return written
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Re-save trained heads in compact storage (in place).")
+    parser.add_argument("--compact", type=Path, required=True, metavar="DIR", help="folder of heads + cards")
+    parser.add_argument("--reference-dims", type=int, default=None, help="keep this many reference PCs")
+    args = parser.parse_args()
+    for path in compact_heads(args.compact, args.reference_dims):
+        print(f"{path}  {path.stat().st_size:,} bytes")

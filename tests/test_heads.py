@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from models.heads import (
+    SCALE_SUFFIX,
     LocalizationHead,
     SiteEnsemble,
     SiteHead,
@@ -100,3 +101,75 @@ def test_reference_vote_follows_the_nearest_training_proteins(tmp_path):
     loaded, _ = load_head(tmp_path / "localization.json")
     with torch.no_grad():
         torch.testing.assert_close(loaded.probabilities(torch.from_numpy(queries)), blended)
+
+
+def test_compact_storage_keeps_large_matrices_as_int8_rows_and_loads_float32(tmp_path):
+    from safetensors.torch import load_file
+
+    torch.manual_seed(2)
+    config = {"classes": ["A", "B", "C"], "dim": 4, "pooled_size": 512, "attention_heads": 0, "hidden": 128}
+    head = LocalizationHead(config).eval()  # classifier.1.weight: 128 x 512 = INT8_MIN_ELEMENTS
+    pooled, labels = _clustered(30, 3, 512, seed=2)
+    head.norm.fit(pooled)
+    head.set_reference(pooled, labels, dims=8)
+    head.config["reference"] = {"dims": 8, "size": len(labels), "k": 5, "temperature": 10.0, "weight": 0.3}
+    weights, card_path = save_head(head, {"kind": "localization"}, tmp_path, "localization")
+
+    stored = load_file(str(weights))
+    matrix, scale = stored["classifier.1.weight"], stored["classifier.1.weight" + SCALE_SUFFIX]
+    assert matrix.dtype == torch.int8 and scale.dtype == torch.float16 and scale.shape == (128,)
+    assert matrix.abs().amax(1).eq(127).all()  # symmetric: each row's largest weight maps to ±127
+    assert stored["reference_labels"].dtype == torch.int16
+    assert stored["norm.mean"].dtype == torch.float32  # small tensors stay as trained
+    assert stored["reference"].dtype == torch.float16  # 90 x 8: below the int8 threshold
+
+    loaded, card = load_head(card_path)
+    assert card["storage"]["large_matrices"].startswith("int8")
+    original = head.classifier[1].weight
+    restored = loaded.classifier[1].weight
+    assert restored.dtype == torch.float32
+    # Within half a quantisation step of each row, and not identical (it was quantised).
+    step = original.abs().amax(1, keepdim=True) / 127
+    assert ((restored - original).abs() <= step / 2 + 1e-6).all() and not torch.equal(restored, original)
+    torch.testing.assert_close(loaded.reference_labels, head.reference_labels)
+    queries = torch.from_numpy(_clustered(5, 3, 512, seed=3)[0])
+    with torch.no_grad():
+        torch.testing.assert_close(
+            loaded.probabilities(queries), head.probabilities(queries), atol=2e-3, rtol=0
+        )
+
+
+def test_heads_saved_before_compact_storage_still_load(tmp_path):
+    import json
+
+    from safetensors.torch import save_file
+
+    head = _localization_head()
+    save_file(head.state_dict(), str(tmp_path / "old.safetensors"))  # float32, no storage note
+    card = {"kind": "localization", "config": head.config, "weights": "old.safetensors"}
+    (tmp_path / "old.json").write_text(json.dumps(card))
+    loaded, _ = load_head(tmp_path / "old.json")
+    for name, tensor in head.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name
+
+
+def test_truncated_reference_is_the_reference_of_fewer_principal_components():
+    pooled, labels = _clustered(20, 3, 12, seed=4)
+    full, fewer = _localization_head(), _localization_head()
+    for head, dims in ((full, 8), (fewer, 3)):
+        head.norm.fit(pooled)
+        head.set_reference(pooled, labels, dims=dims)
+        head.config["reference"] = {
+            "dims": dims,
+            "size": len(labels),
+            "k": 5,
+            "temperature": 10.0,
+            "weight": 0.3,
+        }
+    full.truncate_reference(3)
+    assert full.config["reference"]["dims"] == 3 and full.reference.shape == (len(labels), 3)
+    torch.testing.assert_close(full.projection, fewer.projection)
+    torch.testing.assert_close(full.reference.float(), fewer.reference.float(), atol=2e-3, rtol=0)
+    torch.testing.assert_close(
+        full.reference.float().norm(dim=-1), torch.ones(len(labels)), atol=2e-3, rtol=0
+    )
