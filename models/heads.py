@@ -2,9 +2,8 @@
 
 - `SiteHead`: per-residue PTM probability at candidate residues (SUMOylation: every lysine).
   Reads each site's states at every backbone layer, plus the mean of the states entering the
-  last layer over the site's neighbourhood (±`neighbourhood` residues) and, optionally, the site
-  as seen by a fine-tuned copy of the last layer (queries only at the sites; `models.top_layer`).
-  `SiteEnsemble` averages several of them (the shipped SUMO head).
+  last layer over the site's neighbourhood (±`neighbourhood` residues). `SiteEnsemble` averages
+  several of them (the shipped SUMO head).
 - `LocalizationHead`: per-protein class probabilities (SCL2205's 13 classes) from pooled
   features (`models.features.pooled_features`) and attention pooling over the last layer,
   optionally blended with a vote of the most similar training proteins (`reference` config).
@@ -21,8 +20,6 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
-
-from models.top_layer import SiteTopLayer
 
 
 class Standardize(nn.Module):
@@ -58,11 +55,13 @@ class SiteHead(nn.Module):
         super().__init__()
         self.config = config
         layers, dim = config["layers"], config["dim"]
+        if config.get("top_layer"):
+            raise ValueError(
+                "This site head was trained with a tuned copy of the top backbone layer, an option "
+                "that is gone; re-train it with `python -m training`."
+            )
         self.norm = Standardize(layers * dim)
         extra = 0
-        if config.get("top_layer"):
-            self.top = SiteTopLayer(dim, config["heads"], config["intermediate"], config["eps"])
-            extra += dim
         if config.get("neighbourhood"):
             self.neighbourhood_norm = nn.LayerNorm(dim)
             extra += dim
@@ -71,15 +70,13 @@ class SiteHead(nn.Module):
     @property
     def needs_states(self) -> bool:
         """Whether forward() needs the whole sequence's states entering the last layer."""
-        return bool(self.config.get("top_layer") or self.config.get("neighbourhood"))
+        return bool(self.config.get("neighbourhood"))
 
     def forward(self, site_states: torch.Tensor, top_input=None) -> torch.Tensor:
-        """site_states (N, layers, D); top_input = (states (B, T, D), token_mask (B, T),
-        sites (B, S)) with B*S == N, or None when not `needs_states`. Returns (N,) logits."""
+        """site_states (N, layers, D); top_input = (states entering the last layer (B, T, D),
+        token_mask (B, T), sites (B, S)) with B*S == N, or None when not `needs_states`.
+        Returns (N,) logits."""
         parts = [self.norm(site_states.flatten(1))]
-        if self.config.get("top_layer"):
-            states, mask, sites = top_input
-            parts.append(self.top(states, mask, sites).flatten(0, 1))
         if self.config.get("neighbourhood"):
             around = neighbourhood_mean(*top_input, self.config["neighbourhood"])
             parts.append(self.neighbourhood_norm(around))
@@ -106,9 +103,9 @@ def _predict_sites(head, hidden: np.ndarray, positions: list[int]) -> np.ndarray
 
 
 class SiteEnsemble(nn.Module):
-    """The mean probability of `members` SiteHeads trained alike from different seeds. One head's
-    validation ROC-AUC moves by about ±0.004 with its seed (early stopping on a noisy curve);
-    the mean of five is steadier and higher (SUMO validation 0.902 vs 0.889-0.897 alone)."""
+    """The mean probability of `members` SiteHeads trained alike from different seeds: one head's
+    validation score moves with its seed (early stopping on a noisy curve), their mean less so
+    (the card lists each member's validation ROC-AUC next to the ensemble's)."""
 
     def __init__(self, config: dict):
         super().__init__()
