@@ -33,6 +33,9 @@ class SequenceError(ValueError):
     """Input that is not a usable protein sequence; the message is meant for the user."""
 
 
+CHAIN_LETTERS = string.ascii_uppercase  # chain names in the folded PDB, in order
+
+
 @dataclass(frozen=True)
 class Protein:
     """One input record: an id (first word of the header) and one or more chains."""
@@ -54,6 +57,17 @@ class Protein:
     def residues(self) -> str:
         """All chains concatenated, without separators."""
         return "".join(self.chains)
+
+    def per_chain(self) -> list[tuple[str, Protein]]:
+        """(chain letter, that chain as a one-chain protein) for each chain: A, B, … as in the
+        folded PDB. A one-chain protein is itself, under letter A. Sequence-based predictors
+        (PTM, localization, contacts) see each chain of a complex as the protein it is."""
+        if len(self.chains) == 1:
+            return [("A", self)]
+        return [
+            (letter, Protein(f"{self.id}_{letter}", (chain,), self.description))
+            for letter, chain in zip(CHAIN_LETTERS, self.chains)
+        ]
 
 
 def _describe_char(ch: str) -> str:

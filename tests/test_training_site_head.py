@@ -179,6 +179,24 @@ def test_the_trained_head_shows_up_in_the_running_app_next_to_sumo(trained, tmp_
     assert status == "" and {s["type"] for s in ptm_json["sites"]} >= {"Phospho (synthetic)"}
 
 
+def test_predict_py_writes_the_new_type_into_ptm_sites_csv(trained, tmp_path):
+    card_path, _ = trained
+    (name, sequence), *_ = synthetic_proteins(1, seed=321, lengths=(80, 80))
+    fasta = tmp_path / "in.fasta"
+    fasta.write_text(f">{name}\n{sequence}\n")
+    result = subprocess.run(
+        [sys.executable, "predict.py", fasta, "--out", tmp_path / "out", "--tasks", "ptm", "--no-cache",
+         "--quiet", "--heads", HEADS_DIR, "--heads", card_path.parent],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    with (tmp_path / "out" / "ptm_sites.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    by_type = {t: [int(r["position"]) for r in rows if r["type"] == t] for t in {r["type"] for r in rows}}
+    assert by_type["Phospho (synthetic)"] == [i + 1 for i, aa in enumerate(sequence) if aa in "ST"]
+    assert by_type.get("SUMOylation", []) == [i + 1 for i, aa in enumerate(sequence) if aa == "K"]
+
+
 def _valid_rows(n_proteins: int = 12, per_class: int = 2) -> list[list]:
     return site_rows(synthetic_proteins(n_proteins, seed=5), seed=5, per_class=per_class)
 
