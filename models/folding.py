@@ -10,9 +10,11 @@ smaller chunks before giving up with a clear message.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -31,7 +33,7 @@ LINKER = "G" * 25
 CHAIN_INDEX_OFFSET = 512
 # None means no chunking; the rest are tried in order when memory runs out.
 CHUNK_SIZES: tuple[int | None, ...] = (None, 512, 256, 128, 64, 32, 16, 8, 4)
-_LOAD_RETRY_SECONDS = 60.0
+LOAD_RETRY_SECONDS = 600.0  # after a failed load, folds answer at once this long
 
 
 def resolve_device(spec: str | None) -> torch.device:
@@ -88,14 +90,25 @@ def _smaller_chunks(current: int | None) -> list[int]:
     return sizes if current is None else [c for c in sizes if c < current]
 
 
-def unavailable_message(model_id: str, reason: str) -> str:
-    return (
-        f"The structure model '{model_id}' could not be loaded: {reason}. "
-        "ESMFold weights (~8.4 GB) are downloaded once from the Hugging Face Hub, which needs "
-        "network access. Fix: run once with network access so they are cached, or download "
-        "them elsewhere and start the app with --fold-model /path/to/esmfold_v1 (or set "
+def unavailable_message(model_id: str, error: BaseException) -> str:
+    """One message in our own words: what is missing, why, and the fix (no library sentences)."""
+    fix = (
+        "Fix: download the weights once where there is network (`hf download facebook/esmfold_v1 "
+        "--local-dir esmfold_v1`, ~8.4 GB) and start the app with --fold-model esmfold_v1 (or set "
         "ESMFOLD_MODEL). The other tabs keep working without it."
     )
+    local = model_id.startswith((os.sep, ".", "~")) or Path(model_id).expanduser().exists()
+    if local and not Path(model_id).expanduser().is_dir():
+        return f"No ESMFold checkpoint at {model_id}: that folder does not exist. {fix}"
+    text = str(error)
+    if not local and ("connect" in text or "offline" in text.lower() or isinstance(error, OSError)):
+        return (
+            f"The ESMFold weights ({model_id}, ~8.4 GB) are not in the local Hugging Face cache "
+            f"and the Hub cannot be reached from here. {fix}"
+        )
+    first_line = (text.strip().splitlines() or [type(error).__name__])[0][:200].rstrip(". ")
+    reason = f"{type(error).__name__}: {first_line}"
+    return f"The ESMFold checkpoint {model_id} could not be loaded ({reason}). {fix}"
 
 
 class Folder:
@@ -113,6 +126,16 @@ class Folder:
     def loaded(self) -> bool:
         return self._model is not None
 
+    @property
+    def load_failed(self) -> bool:
+        """Whether the last attempt to load failed (and the next fold answers at once)."""
+        return self._load_error is not None
+
+    def retry_loading(self) -> None:
+        """Forget the last load failure: the next fold tries to load the weights again."""
+        with self._load_lock:
+            self._load_error = None
+
     def load(self):
         """Return the model, loading it the first time; raise `FoldingUnavailable` if it can't."""
         if self._model is not None:
@@ -120,14 +143,14 @@ class Folder:
         with self._load_lock:
             if self._model is not None:
                 return self._model
-            if self._load_error and time.monotonic() - self._load_error[0] < _LOAD_RETRY_SECONDS:
-                # Don't hammer a missing path or an unreachable Hub on every click.
+            if self._load_error and time.monotonic() - self._load_error[0] < LOAD_RETRY_SECONDS:
+                # A missing path or an unreachable Hub costs up to half a minute of retries per
+                # attempt; until the interval passes (or retry_loading()), answer at once.
                 raise FoldingUnavailable(self._load_error[1])
             try:
                 self._model = self._load_model()
             except Exception as error:  # noqa: BLE001 - any load failure means the same to users
-                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                message = unavailable_message(self.model_id, reason[:300])
+                message = unavailable_message(self.model_id, error)
                 log.warning("Folding model unavailable: %s", error)
                 self._load_error = (time.monotonic(), message)
                 raise FoldingUnavailable(message) from error

@@ -84,6 +84,26 @@ class Studio:
         """PTM sites, localization and contacts from one backbone pass (memoised)."""
         return self.annotator.annotate(protein)
 
+    def annotate_chains(self, protein: Protein) -> list[tuple[str, Annotation]]:
+        """Each chain analysed as the protein it is (one batched pass): [(letter, Annotation)]."""
+        chains = protein.per_chain()
+        annotations = self.annotator.annotate_many([p for _, p in chains])
+        return [(letter, a) for (letter, _), a in zip(chains, annotations)]
+
+    def fold_stage(self, protein: Protein) -> str:
+        """What a fold of this protein will do first, in words, for the status line."""
+        if not self.folder.loaded and not self.folder.load_failed:
+            if Path(self.config.fold_model).expanduser().is_dir():
+                return (
+                    f"loading ESMFold from {self.config.fold_model}, then folding {protein.length:,} residues"
+                )
+            return f"loading ESMFold (first time: ~8.4 GB download), then folding {protein.length:,} residues"
+        return f"folding {protein.length:,} residues"
+
+    def retry_fold_model(self) -> None:
+        """Forget a failed ESMFold load: the next fold tries again at once."""
+        self.folder.retry_loading()
+
     def annotate_many(self, proteins: list[Protein], tasks: tuple[str, ...] = TASKS) -> list[Annotation]:
         return self.annotator.annotate_many(proteins, tasks=tasks)
 
