@@ -16,16 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import numpy as np
 
 from components.annotation_plots import contacts_figure, localization_figure, ptm_figure
 from components.structure_tab import error_html
 from components.structure_viewer import placeholder, render_structure
+from models.annotation_json import contacts_json_for, localization_json_for, ptm_json_for
 from models.errors import BackboneUnavailable, SequenceError
 from models.sequences import parse_one
 
 log = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 0.5
-TABLE_COLUMNS = ["position", "residue", "type", "probability", "window (±7)"]
+TABLE_COLUMNS = ["chain", "position", "residue", "type", "probability", "window (±7)"]
 NO_FOLD_YET = "Fold the same sequence (Structure tab) to see the sites in 3D."
 ESM_CONTACTS_NOTE = (
     "ESM-2 contact probabilities from the backbone's attention maps. Fold the same sequence to "
@@ -35,6 +37,7 @@ ESM_CONTACTS_NOTE = (
 
 @dataclass
 class PtmTab:
+    subject: gr.HTML  # which protein these results belong to
     threshold: gr.Slider
     plot: gr.Plot
     table: gr.Dataframe
@@ -46,6 +49,7 @@ class PtmTab:
 
 @dataclass
 class LocalizationTab:
+    subject: gr.HTML
     plot: gr.Plot
     summary: gr.HTML
     json: gr.JSON
@@ -53,6 +57,7 @@ class LocalizationTab:
 
 @dataclass
 class ContactsTab:
+    subject: gr.HTML
     note: gr.HTML
     plot: gr.Plot
 
@@ -72,6 +77,7 @@ class AnalysisTabs:
             *(self.status, loc.plot, loc.summary, loc.json),
             *(ptm.plot, ptm.table, ptm.csv, ptm.json, ptm.viewer),
             *(con.plot, con.note, ptm.state),
+            *(ptm.subject, loc.subject, con.subject),
         ]
 
 
@@ -83,7 +89,26 @@ def ptm_types_phrase(ptm_types: list[tuple[str, str]]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def subject_html(protein) -> str:
+    """'Results for ubiquitin · 76 residues' (a complex: each chain's letter and length)."""
+    if protein is None:
+        return ""
+    if len(protein.chains) == 1:
+        size = f"{protein.length:,} residues"
+    else:
+        size = ", ".join(f"chain {c} {len(p.residues):,} aa" for c, p in protein.per_chain())
+    return (
+        f"<p class='result-subject'>Results for <strong>{html.escape(protein.id)}</strong> · "
+        f"{html.escape(size)}</p>"
+    )
+
+
+def _subject() -> gr.HTML:
+    return gr.HTML("", elem_classes=["result-subject-box"])
+
+
 def build_localization_tab() -> LocalizationTab:
+    subject = _subject()
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             plot = gr.Plot(label="Localization", elem_id="localization-plot")
@@ -91,7 +116,7 @@ def build_localization_tab() -> LocalizationTab:
             summary = gr.HTML("", elem_id="localization-summary")
             with gr.Accordion("Probabilities (JSON)", open=False):
                 probabilities = gr.JSON(label="Localization", elem_id="localization-json")
-    return LocalizationTab(plot, summary, probabilities)
+    return LocalizationTab(subject, plot, summary, probabilities)
 
 
 def build_ptm_tab(ptm_types: list[tuple[str, str]]) -> PtmTab:
@@ -100,6 +125,7 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]]) -> PtmTab:
         "one track per PTM type. Add your own type with `python -m training site-head`.",
         elem_id="ptm-intro",
     )
+    subject = _subject()
     threshold = gr.Slider(
         0.0, 1.0, value=DEFAULT_THRESHOLD, step=0.01, label="Threshold", elem_id="ptm-threshold"
     )
@@ -118,13 +144,14 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]]) -> PtmTab:
             viewer = gr.HTML(placeholder(NO_FOLD_YET, 360), elem_id="ptm-viewer")
     with gr.Accordion("Sites (JSON)", open=False):
         sites_json = gr.JSON(label="PTM sites", elem_id="ptm-json")
-    return PtmTab(threshold, plot, table, csv_file, viewer, sites_json, gr.State(None))
+    return PtmTab(subject, threshold, plot, table, csv_file, viewer, sites_json, gr.State(None))
 
 
 def build_contacts_tab() -> ContactsTab:
+    subject = _subject()
     note = gr.HTML("", elem_id="contacts-note")
     plot = gr.Plot(label="Contact map", elem_id="contacts-plot")
-    return ContactsTab(note, plot)
+    return ContactsTab(subject, note, plot)
 
 
 def localization_summary(loc: dict, card: dict | None) -> str:
@@ -167,7 +194,7 @@ def similar_table(similar: list[dict]) -> str:
 
 def _site_rows(sequence_sites: list[dict], threshold: float) -> list[list]:
     return [
-        [s["position"], s["residue"], s["type"], round(s["probability"], 3), s["window"]]
+        [s.get("chain", "A"), s["position"], s["residue"], s["type"], round(s["probability"], 3), s["window"]]
         for s in sequence_sites
         if s["probability"] >= threshold
     ]
@@ -179,76 +206,117 @@ def _write_sites_csv(record_id: str, sites: list[dict], root: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["id", "position", "residue", "type", "probability", "window"])
+        writer.writerow(["id", "chain", "position", "residue", "type", "probability", "window"])
         for s in sites:
-            writer.writerow(
-                [record_id, s["position"], s["residue"], s["type"], s["probability"], s["window"]]
-            )
+            row = [s.get("chain", "A"), s["position"], s["residue"], s["type"], s["probability"], s["window"]]
+            writer.writerow([record_id, *row])
     return str(path)
 
 
-def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, download_root: Path | None = None):
-    """The Analyze event (text, threshold -> every analysis output) and the per-task endpoints."""
-    root = download_root or Path(tempfile.mkdtemp(prefix="protein-studio-analysis-"))
+ANSWERS = {"localization": localization_json_for, "ptm": ptm_json_for, "contacts": contacts_json_for}
+
+
+def cleared_analysis(tabs: AnalysisTabs) -> dict:
+    """Every analysis output emptied: nothing from an earlier protein may pass for this one's."""
+    return {
+        **{component: None for component in tabs.outputs},
+        tabs.ptm.viewer: placeholder(NO_FOLD_YET, 360),
+        **{subject: "" for subject in (tabs.ptm.subject, tabs.localization.subject, tabs.contacts.subject)},
+    }
+
+
+def block_diagonal(maps: list[np.ndarray]) -> np.ndarray:
+    """Each chain's own contact map on the diagonal of the whole complex's (L, L) map; pairs
+    between chains are not predicted (each chain is embedded alone) and stay 0."""
+    total = sum(len(m) for m in maps)
+    out = np.zeros((total, total))
+    start = 0
+    for m in maps:
+        out[start : start + len(m), start : start + len(m)] = m
+        start += len(m)
+    return out
+
+
+def analysis_outputs(
+    studio: Any, tabs: AnalysisTabs, protein, chains: list, threshold: float, script_url: str, root: Path
+) -> dict:
+    """Every analysis output for `protein`, analysed chain by chain ([(letter, Annotation)])."""
     ptm, loc, con = tabs.ptm, tabs.localization, tabs.contacts
+    cards = studio.annotator.head_cards
+    loc_card = cards.localization.card if cards.localization else {}
+    ptm_json = ptm_json_for(protein.id, chains)
+    loc_json = localization_json_for(protein.id, chains)
+    lengths = {letter: len(a.sequence) for letter, a in chains}
+    ptm_types = chains[0][1].ptm_types
+    structure = studio.cached_structure(protein)
+    viewer, note, structure_contacts = placeholder(NO_FOLD_YET, 360), ESM_CONTACTS_NOTE, None
+    if structure is not None:
+        sites = [(s["chain"], s["position"], s["probability"]) for s in ptm_json["sites"]]
+        viewer = render_structure(
+            structure.pdb, script_url, "cartoon", "pLDDT", 360, sites, "ptm-viewer", structure.residues()
+        )
+        structure_contacts = structure.cb_contacts()
+        if structure_contacts is not None:
+            note = "Upper triangle: ESM-2; lower triangle: the ESMFold structure's Cβ contacts."
+    if len(chains) > 1:
+        note += " Each chain is analysed as its own protein: pairs between chains are not predicted."
+    summaries = [
+        (f"<h4>Chain {letter}</h4>" if len(chains) > 1 else "")
+        + localization_summary(a.localization_json(), loc_card)
+        for letter, a in chains
+    ]
+    subject = subject_html(protein)
+    return {
+        tabs.status: "",
+        loc.subject: subject,
+        loc.plot: localization_figure(
+            {letter: a.localization for letter, a in chains}, loc_card.get("membrane_classes", [])
+        )
+        if chains[0][1].localization
+        else None,
+        loc.summary: "".join(summaries),
+        loc.json: loc_json,
+        ptm.subject: subject,
+        ptm.plot: ptm_figure(lengths, ptm_json["sites"], threshold, ptm_types),
+        ptm.table: _site_rows(ptm_json["sites"], threshold),
+        ptm.csv: _write_sites_csv(protein.id, ptm_json["sites"], root),
+        ptm.json: ptm_json,
+        ptm.viewer: viewer,
+        ptm.state: {"lengths": lengths, "sites": ptm_json["sites"], "types": ptm_types},
+        con.subject: subject,
+        con.plot: contacts_figure(block_diagonal([a.contacts for _, a in chains]), structure_contacts),
+        con.note: f"<p>{html.escape(note)}</p>",
+    }
+
+
+def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, download_root: Path | None = None):
+    """The Analyze event (text, threshold -> every analysis output) and the per-task endpoints.
+    A complex is analysed chain by chain; every result names its chain."""
+    root = download_root or Path(tempfile.mkdtemp(prefix="protein-studio-analysis-"))
 
     def annotate(text: str):
         try:
             protein = parse_one(text)
-            return protein, studio.annotate(protein)
+            return protein, studio.annotate_chains(protein)
         except SequenceError as error:
             raise gr.Error(str(error), duration=None, print_exception=False) from None
 
     def analyze(text: str, threshold: float = DEFAULT_THRESHOLD) -> dict:
         try:
-            protein, annotation = annotate(text)
+            protein, chains = annotate(text)
         except BackboneUnavailable as error:
-            # Every output is cleared: nothing from an earlier protein may pass for this one's.
-            cleared = {component: None for component in tabs.outputs}
-            cleared[ptm.viewer] = placeholder(NO_FOLD_YET, 360)
-            return {**cleared, tabs.status: error_html("Analysis unavailable.", str(error))}
+            return {**cleared_analysis(tabs), tabs.status: error_html("Analysis unavailable.", str(error))}
         except gr.Error:
             raise
         except Exception:
             log.exception("Analysis failed")
             raise gr.Error("Analysis failed unexpectedly; the error was logged on the server.") from None
-        cards = studio.annotator.head_cards
-        loc_json, ptm_json = annotation.localization_json(), annotation.ptm_json()
-        loc_card = cards.localization.card if cards.localization else {}
-        membrane = loc_card.get("membrane_classes", [])
-        structure = studio.cached_structure(protein)
-        viewer, note, structure_contacts = placeholder(NO_FOLD_YET, 360), ESM_CONTACTS_NOTE, None
-        if structure is not None:
-            sites = [("A", s["position"], s["probability"]) for s in ptm_json["sites"]]
-            viewer = render_structure(
-                structure.pdb, script_url, "cartoon", "pLDDT", 360, sites, "ptm-viewer", structure.residues()
-            )
-            structure_contacts = structure.cb_contacts()
-            if structure_contacts is not None:
-                note = "Upper triangle: ESM-2; lower triangle: the ESMFold structure's Cβ contacts."
-        return {
-            tabs.status: "",
-            loc.plot: localization_figure(annotation.localization, membrane),
-            loc.summary: localization_summary(loc_json, loc_card),
-            loc.json: loc_json,
-            ptm.plot: ptm_figure(annotation.sequence, ptm_json["sites"], threshold, annotation.ptm_types),
-            ptm.table: _site_rows(ptm_json["sites"], threshold),
-            ptm.csv: _write_sites_csv(annotation.id, ptm_json["sites"], root),
-            ptm.json: ptm_json,
-            ptm.viewer: viewer,
-            ptm.state: {
-                "sequence": annotation.sequence,
-                "sites": ptm_json["sites"],
-                "types": annotation.ptm_types,
-            },
-            con.plot: contacts_figure(annotation.contacts, structure_contacts),
-            con.note: f"<p>{html.escape(note)}</p>",
-        }
+        return analysis_outputs(studio, tabs, protein, chains, threshold, script_url, root)
 
     def api_result(kind: str):
         def endpoint(text: str) -> dict:
             try:
-                _protein, annotation = annotate(text)
+                protein, chains = annotate(text)
             except BackboneUnavailable as error:
                 raise gr.Error(str(error), print_exception=False) from None
             except gr.Error:
@@ -256,11 +324,12 @@ def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, downl
             except Exception:
                 log.exception("%s request failed", kind)
                 raise gr.Error(f"The {kind} prediction failed unexpectedly; the error was logged.") from None
-            return {
-                "localization": annotation.localization_json,
-                "ptm": annotation.ptm_json,
-                "contacts": annotation.contacts_json,
-            }[kind]()
+            answer = {
+                "localization": localization_json_for,
+                "ptm": ptm_json_for,
+                "contacts": contacts_json_for,
+            }
+            return answer[kind](protein.id, chains)
 
         endpoint.__name__ = kind
         return endpoint
@@ -276,7 +345,7 @@ def make_rethreshold_handler(ptm: PtmTab):
             return {}
         types = [tuple(t) for t in state.get("types", [])]
         return {
-            ptm.plot: ptm_figure(state["sequence"], state["sites"], threshold, types),
+            ptm.plot: ptm_figure(state["lengths"], state["sites"], threshold, types),
             ptm.table: _site_rows(state["sites"], threshold),
         }
 

@@ -22,6 +22,7 @@ from components.batch_tab import (
     build_batch_tab,
     make_batch_handler,
 )
+from components.predict_flow import make_predict_handler, make_retry_handler
 from components.sequence_input import build_sequence_input
 from components.structure_tab import build_structure_tab, make_fold_handler, make_restyle_handler
 
@@ -32,10 +33,11 @@ def intro(ptm_types: list[tuple[str, str]]) -> str:
     """The page's opening lines; the PTM types come from the loaded head cards."""
     return (
         "# Protein Studio\n"
-        "Paste a protein sequence: **Fold** predicts its 3D structure (ESMFold), coloured by "
-        f"confidence; **Analyze** predicts {ptm_types_phrase(ptm_types)} sites, subcellular "
-        "localization and residue contacts from one ESM-2 pass. These are predictions, not "
-        "experiments: each tab says how far to trust it."
+        f"Paste a protein sequence and press **Predict**: its {ptm_types_phrase(ptm_types)} sites, "
+        "subcellular localization and residue contacts from one ESM-2 pass (seconds), then its 3D structure "
+        "(ESMFold) coloured by confidence. A complex (chains joined by `:`) is folded as one and "
+        "analysed chain by chain. These are predictions, not experiments: each tab says how far "
+        "to trust it."
     )
 
 
@@ -52,13 +54,16 @@ def build_page(
             with gr.Column(scale=4):
                 sequence = build_sequence_input()
             with gr.Column(scale=1, min_width=160):
-                fold_button = gr.Button("Fold", variant="primary", elem_id="fold-button")
-                analyze_button = gr.Button("Analyze", variant="secondary", elem_id="analyze-button")
+                predict_button = gr.Button("Predict", variant="primary", elem_id="predict-button")
+                # The per-task events stay as API endpoints (/fold, /analyze); the page has one action.
+                fold_button = gr.Button("Fold", visible=False, elem_id="fold-button")
+                analyze_button = gr.Button("Analyze", visible=False, elem_id="analyze-button")
                 gr.Markdown(
                     f"Folding limit: {studio.config.max_fold_length:,} residues; analysis limit: "
                     f"{studio.config.max_analyze_length:,}. Structure model: `{studio.config.fold_model}`.",
                     elem_id="limits",
                 )
+        status = gr.HTML("", label="Status", elem_id="status-line")
         with gr.Tabs():
             with gr.Tab("Structure", id="structure"):
                 structure = build_structure_tab(script_url)
@@ -72,6 +77,21 @@ def build_page(
             with gr.Tab("Batch", id="batch"):
                 batch = build_batch_tab(max_batch_records, max_batch_folds)
         analysis = AnalysisTabs(analysis_status, ptm, localization, contacts)
+        predict_button.click(
+            make_predict_handler(studio, status, structure, analysis, script_url),
+            inputs=[sequence.text, ptm.threshold, structure.style, structure.coloring],
+            outputs=[status, *structure.fold_outputs, *analysis.outputs],
+            api_name="predict",
+            api_description="Everything available for one protein, streamed: analysis, then the fold.",
+            concurrency_limit=1,  # the fold inside is memory-bound: one at a time, like /fold
+            concurrency_id="fold",
+            show_progress="hidden",  # the status line is the progress
+        )
+        structure.retry.click(
+            make_retry_handler(studio, structure),
+            outputs=[structure.retry, structure.status],
+            api_visibility="private",
+        )
         fold_button.click(
             make_fold_handler(studio, structure, script_url),
             inputs=[sequence.text, structure.style, structure.coloring],

@@ -21,7 +21,7 @@ from models.sequences import parse_one
 
 log = logging.getLogger(__name__)
 
-EMPTY_VIEWER = "Paste a sequence above and press Fold to see its predicted structure."
+EMPTY_VIEWER = "Paste a sequence above and press Predict to see its predicted structure."
 
 
 @dataclass
@@ -36,6 +36,7 @@ class StructureTab:
     style: gr.Radio
     coloring: gr.Radio
     pdb_state: gr.State  # {"pdb", "residues"} of the shown structure, for re-drawing it
+    retry: gr.Button  # forget a failed ESMFold load and try again on the next fold
 
     @property
     def fold_outputs(self) -> list:
@@ -49,6 +50,7 @@ class StructureTab:
             self.pae_plot,
             self.scores_file,
             self.pdb_state,
+            self.retry,
         ]
 
 
@@ -100,6 +102,9 @@ def build_structure_tab(script_url: str) -> StructureTab:
             viewer = gr.HTML(placeholder(EMPTY_VIEWER), elem_id="structure-viewer")
         with gr.Column(scale=2):
             status = gr.HTML("", elem_id="structure-status")
+            retry = gr.Button(
+                "Retry loading ESMFold", size="sm", variant="secondary", visible=False, elem_id="retry-fold"
+            )
             with gr.Row():
                 style = gr.Radio(list(STYLES), value="cartoon", label="Style", elem_id="viewer-style")
                 coloring = gr.Radio(
@@ -115,8 +120,51 @@ def build_structure_tab(script_url: str) -> StructureTab:
         pae_plot = gr.Plot(label="PAE", elem_id="pae-plot")
     pdb_state = gr.State(None)
     return StructureTab(
-        viewer, pdb_file, summary, status, plddt_plot, pae_plot, scores_file, style, coloring, pdb_state
-    )
+        viewer, pdb_file, summary, status, plddt_plot, pae_plot, scores_file, style, coloring, pdb_state,
+        retry,
+    )  # fmt: skip
+
+
+def cleared_structure(tab: StructureTab, message: str = EMPTY_VIEWER) -> dict:
+    """Every structure output emptied: no earlier protein's structure may pass for this one's."""
+    return {
+        **{component: None for component in tab.fold_outputs},
+        tab.viewer: placeholder(message),
+        tab.status: "",
+        tab.retry: gr.update(visible=False),
+    }
+
+
+def unavailable_outputs(tab: StructureTab, message: str) -> dict:
+    """The fold cannot run: the tab says so once, with the fix, and offers to retry loading."""
+    return {
+        **cleared_structure(tab, "No structure: ESMFold is not available (the reason is above)."),
+        tab.summary: {"error": message},
+        tab.status: error_html("Structure unavailable.", message),
+        tab.retry: gr.update(visible=True),
+    }
+
+
+def structure_outputs(
+    tab: StructureTab, structure: Any, style: str, coloring: str, root: Path, script_url: str
+) -> dict:
+    pdb_path, json_path = write_downloads(structure, root)
+    residues = structure.residues()
+    return {
+        tab.viewer: render_structure(
+            structure.pdb, script_url, style or "cartoon", coloring or "pLDDT", residues=residues
+        ),
+        tab.pdb_file: pdb_path,
+        tab.summary: structure.summary(),
+        tab.status: summary_html(structure),
+        tab.plddt_plot: plddt_figure(
+            structure.plddt, "".join(structure.chains), structure.chain_ids, structure.residue_numbers
+        ),
+        tab.pae_plot: pae_figure(structure.pae, structure.chain_ids),
+        tab.scores_file: json_path,
+        tab.pdb_state: {"pdb": structure.pdb, "residues": residues},
+        tab.retry: gr.update(visible=False),
+    }
 
 
 def make_fold_handler(studio: Any, tab: StructureTab, script_url: str, download_root: Path | None = None):
@@ -130,14 +178,7 @@ def make_fold_handler(studio: Any, tab: StructureTab, script_url: str, download_
         except SequenceError as error:
             raise gr.Error(str(error), duration=None, print_exception=False) from None
         except FoldingUnavailable as error:
-            message = str(error)
-            # Every output is cleared: no earlier protein's structure may pass for this one's.
-            return {
-                **{component: None for component in tab.fold_outputs},
-                tab.viewer: placeholder(message),
-                tab.summary: {"error": message},
-                tab.status: error_html("Structure unavailable.", message),
-            }
+            return unavailable_outputs(tab, str(error))
         except FoldingOutOfMemory as error:
             raise gr.Error(str(error), duration=None, print_exception=False) from None
         except Exception:
@@ -146,22 +187,7 @@ def make_fold_handler(studio: Any, tab: StructureTab, script_url: str, download_
                 "Folding failed unexpectedly; the error was logged on the server. "
                 "Try again, or report the sequence."
             ) from None
-        pdb_path, json_path = write_downloads(structure, root)
-        residues = structure.residues()
-        return {
-            tab.viewer: render_structure(
-                structure.pdb, script_url, style or "cartoon", coloring or "pLDDT", residues=residues
-            ),
-            tab.pdb_file: pdb_path,
-            tab.summary: structure.summary(),
-            tab.status: summary_html(structure),
-            tab.plddt_plot: plddt_figure(
-                structure.plddt, "".join(structure.chains), structure.chain_ids, structure.residue_numbers
-            ),
-            tab.pae_plot: pae_figure(structure.pae, structure.chain_ids),
-            tab.scores_file: json_path,
-            tab.pdb_state: {"pdb": structure.pdb, "residues": residues},
-        }
+        return structure_outputs(tab, structure, style, coloring, root, script_url)
 
     return fold
 
