@@ -60,7 +60,7 @@ def build_page(
                 analyze_button = gr.Button("Analyze", visible=False, elem_id="analyze-button")
                 gr.Markdown(
                     f"Folding limit: {studio.config.max_fold_length:,} residues; analysis limit: "
-                    f"{studio.config.max_analyze_length:,}. Structure model: `{studio.config.fold_model}`.",
+                    f"{studio.config.max_analyze_length:,}.\n\nStructure model: `{studio.config.fold_model}`",
                     elem_id="limits",
                 )
         status = gr.HTML("", label="Status", elem_id="status-line")
