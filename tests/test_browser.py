@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -132,6 +133,28 @@ def test_an_error_clears_the_previous_results(page):
     assert page.locator("#localization-summary").inner_text().strip() == ""
     assert "ubiquitin" not in page.locator("body").inner_text().split("Predict")[-1]
     _screenshot(page, "error-cleared")
+
+
+def test_a_fold_that_cannot_load_fails_fast_the_second_time(browser, tmp_path):
+    from tests.app_process import running_app
+
+    args = ["--fold-model", tmp_path / "absent-esmfold", "--result-cache", "off"]
+    with running_app(args, tmp_path / "app.log") as url:
+        page = browser.new_page()
+        page.goto(url)
+        status = page.locator("#status-line")
+        seconds = []
+        for attempt in ("first", "second"):  # a new name each time tells the two answers apart
+            page.locator("#sequence-input textarea").fill(f">{attempt}\n" + UBIQUITIN)
+            started = time.perf_counter()
+            page.locator("#predict-button").click()
+            page.locator(f"#status-line:has-text('{attempt}') .stage-unavailable").wait_for(timeout=60_000)
+            seconds.append(time.perf_counter() - started)
+            assert "does not exist" in status.inner_text() and "--fold-model" in status.inner_text()
+        assert seconds[1] < 1.0, seconds
+        assert page.locator("#retry-fold").is_visible()  # and a way to try again at once
+        _screenshot(page, "fold-unavailable")
+        page.close()
 
 
 def test_the_insulin_example_analyses_both_chains(page):
