@@ -103,19 +103,19 @@ def subject_html(protein) -> str:
     )
 
 
-def _subject() -> gr.HTML:
-    return gr.HTML("", elem_classes=["result-subject-box"])
+def _subject(label: str) -> gr.HTML:
+    return gr.HTML("", label=label, elem_classes=["result-subject-box"])
 
 
 def build_localization_tab() -> LocalizationTab:
-    subject = _subject()
+    subject = _subject("Localization: protein")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            plot = gr.Plot(label="Localization", elem_id="localization-plot")
+            plot = gr.Plot(label="Localization plot", elem_id="localization-plot")
         with gr.Column(scale=2):
-            summary = gr.HTML("", elem_id="localization-summary")
+            summary = gr.HTML("", label="Localization summary", elem_id="localization-summary")
             with gr.Accordion("Probabilities (JSON)", open=False):
-                probabilities = gr.JSON(label="Localization", elem_id="localization-json")
+                probabilities = gr.JSON(label="Localization (JSON)", elem_id="localization-json")
     return LocalizationTab(subject, plot, summary, probabilities)
 
 
@@ -125,7 +125,7 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]]) -> PtmTab:
         "one track per PTM type. Add your own type with `python -m training site-head`.",
         elem_id="ptm-intro",
     )
-    subject = _subject()
+    subject = _subject("PTM sites: protein")
     threshold = gr.Slider(
         0.0, 1.0, value=DEFAULT_THRESHOLD, step=0.01, label="Threshold", elem_id="ptm-threshold"
     )
@@ -141,15 +141,15 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]]) -> PtmTab:
             )
             csv_file = gr.File(label="All candidate sites (.csv)", elem_id="ptm-csv")
         with gr.Column(scale=2):
-            viewer = gr.HTML(placeholder(NO_FOLD_YET, 360), elem_id="ptm-viewer")
+            viewer = gr.HTML(placeholder(NO_FOLD_YET, 360), label="PTM sites in 3D", elem_id="ptm-viewer")
     with gr.Accordion("Sites (JSON)", open=False):
-        sites_json = gr.JSON(label="PTM sites", elem_id="ptm-json")
+        sites_json = gr.JSON(label="PTM sites (JSON)", elem_id="ptm-json")
     return PtmTab(subject, threshold, plot, table, csv_file, viewer, sites_json, gr.State(None))
 
 
 def build_contacts_tab() -> ContactsTab:
-    subject = _subject()
-    note = gr.HTML("", elem_id="contacts-note")
+    subject = _subject("Contacts: protein")
+    note = gr.HTML("", label="Contacts note", elem_id="contacts-note")
     plot = gr.Plot(label="Contact map", elem_id="contacts-plot")
     return ContactsTab(subject, note, plot)
 
@@ -301,9 +301,9 @@ def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, downl
         except SequenceError as error:
             raise gr.Error(str(error), duration=None, print_exception=False) from None
 
-    def analyze(text: str, threshold: float = DEFAULT_THRESHOLD) -> dict:
+    def analyze(sequence: str, threshold: float = DEFAULT_THRESHOLD) -> dict:
         try:
-            protein, chains = annotate(text)
+            protein, chains = annotate(sequence)
         except BackboneUnavailable as error:
             return {**cleared_analysis(tabs), tabs.status: error_html("Analysis unavailable.", str(error))}
         except gr.Error:
@@ -314,9 +314,9 @@ def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, downl
         return analysis_outputs(studio, tabs, protein, chains, threshold, script_url, root)
 
     def api_result(kind: str):
-        def endpoint(text: str) -> dict:
+        def endpoint(sequence: str) -> dict:
             try:
-                protein, chains = annotate(text)
+                protein, chains = annotate(sequence)
             except BackboneUnavailable as error:
                 raise gr.Error(str(error), print_exception=False) from None
             except gr.Error:

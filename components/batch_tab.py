@@ -67,7 +67,7 @@ def build_batch_tab(max_records: int, max_folds: int) -> BatchTab:
                 list(ALL_TASKS), value=list(ANALYSIS_TASKS), label="Predict", elem_id="batch-tasks"
             )
             button = gr.Button("Run batch", variant="primary", elem_id="batch-button")
-    status = gr.HTML("", elem_id="batch-status")
+    status = gr.HTML("", label="Batch status", elem_id="batch-status")
     table = gr.Dataframe(
         headers=TABLE_HEADERS,
         label="Summary (one row per record)",

@@ -68,7 +68,7 @@ def build_page(
             with gr.Tab("Structure", id="structure"):
                 structure = build_structure_tab(script_url)
             with gr.Tab("PTM sites", id="ptm"):
-                analysis_status = gr.HTML("", elem_id="analysis-status")
+                analysis_status = gr.HTML("", label="Analysis status", elem_id="analysis-status")
                 ptm = build_ptm_tab(ptm_types)
             with gr.Tab("Localization", id="localization"):
                 localization = build_localization_tab()

@@ -76,10 +76,10 @@ def make_predict_handler(
     """Predict: text, threshold, style, colouring -> every output, streamed as stages finish."""
     root = download_root or Path(tempfile.mkdtemp(prefix="protein-studio-predict-"))
 
-    def predict(text: str, threshold: float, style: str, coloring: str) -> Iterator[dict]:
+    def predict(sequence: str, threshold: float, style: str, coloring: str) -> Iterator[dict]:
         cleared = {**cleared_analysis(analysis), **cleared_structure(structure)}
         try:
-            protein = parse_one(text)
+            protein = parse_one(sequence)
         except SequenceError as error:
             yield {**cleared, status: input_error_line(str(error))}
             return

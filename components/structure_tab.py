@@ -99,9 +99,9 @@ def error_html(title: str, message: str) -> str:
 def build_structure_tab(script_url: str) -> StructureTab:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            viewer = gr.HTML(placeholder(EMPTY_VIEWER), elem_id="structure-viewer")
+            viewer = gr.HTML(placeholder(EMPTY_VIEWER), label="3D viewer", elem_id="structure-viewer")
         with gr.Column(scale=2):
-            status = gr.HTML("", elem_id="structure-status")
+            status = gr.HTML("", label="Structure summary", elem_id="structure-status")
             retry = gr.Button(
                 "Retry loading ESMFold", size="sm", variant="secondary", visible=False, elem_id="retry-fold"
             )
@@ -114,7 +114,7 @@ def build_structure_tab(script_url: str) -> StructureTab:
                 pdb_file = gr.File(label="Structure (.pdb)", elem_id="pdb-download")
                 scores_file = gr.File(label="Scores (.json: pLDDT, PAE, pTM)", elem_id="scores-download")
             with gr.Accordion("Summary (JSON)", open=False):
-                summary = gr.JSON(label="Summary", elem_id="structure-summary")
+                summary = gr.JSON(label="Summary (JSON)", elem_id="structure-summary")
     with gr.Row():
         plddt_plot = gr.Plot(label="pLDDT", elem_id="plddt-plot")
         pae_plot = gr.Plot(label="PAE", elem_id="pae-plot")
@@ -171,9 +171,9 @@ def make_fold_handler(studio: Any, tab: StructureTab, script_url: str, download_
     """The /fold event: text -> structure outputs. Bad input -> gr.Error naming the problem."""
     root = download_root or Path(tempfile.mkdtemp(prefix="protein-studio-"))
 
-    def fold(text: str, style: str = "cartoon", coloring: str = "pLDDT") -> dict:
+    def fold(sequence: str, style: str = "cartoon", coloring: str = "pLDDT") -> dict:
         try:
-            protein = parse_one(text)
+            protein = parse_one(sequence)
             structure = studio.fold(protein)
         except SequenceError as error:
             raise gr.Error(str(error), duration=None, print_exception=False) from None
