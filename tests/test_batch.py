@@ -4,6 +4,7 @@ record handling under it."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import re
@@ -128,9 +129,11 @@ def test_cli_reports_every_record_in_input_order(mixed_run):
     assert by_id["has_x"]["status"] == "partial"
     assert by_id["has_x"]["error"].startswith("structure:") and "'X' at residue 4" in by_id["has_x"]["error"]
     assert by_id["has_x"]["top_localization"]
-    # A complex folds but takes no single-chain analysis.
-    assert by_id["insulin"]["status"] == "partial" and by_id["insulin"]["mean_plddt"]
-    assert "2 chains" in by_id["insulin"]["error"]
+    # A complex folds as one and each of its chains is analysed as the protein it is.
+    insulin = by_id["insulin"]
+    assert insulin["status"] == "ok" and insulin["mean_plddt"] and not insulin["error"]
+    assert re.fullmatch(r"A: [^;]+ \(0\.\d{4}\); B: [^;]+ \(0\.\d{4}\)", insulin["top_localization"])
+    assert insulin["top_localization_probability"] == ""  # one per chain, in the text above
     assert rows[6]["status"] == "error" and "same id as record" in rows[6]["error"]
     ok = by_id["ubq"]
     assert ok["length"] == str(len(UBIQUITIN)) and 0 < float(ok["mean_plddt"]) <= 100
@@ -141,21 +144,35 @@ def test_cli_reports_every_record_in_input_order(mixed_run):
 def test_cli_writes_every_output_file(mixed_run):
     _, out, _ = mixed_run
     loc = _csv(out / "localization.csv")
-    assert [r["id"] for r in loc] == ["ubq", "crambin", "has_x"]
-    classes = [k for k in loc[0] if k != "id" and not k.startswith("most_similar")]
+    assert list(loc[0])[:2] == ["id", "chain"]
+    assert [(r["id"], r["chain"]) for r in loc] == [
+        ("ubq", "A"),
+        ("crambin", "A"),
+        ("has_x", "A"),
+        ("insulin", "A"),
+        ("insulin", "B"),
+    ]
+    classes = [k for k in loc[0] if k not in ("id", "chain") and not k.startswith("most_similar")]
     assert len(classes) == 13
     for row in loc:
         assert abs(sum(float(row[c]) for c in classes) - 1) < 1e-4
         # The nearest training protein, the same as the first of the five in the record file.
         record = json.loads((out / "records" / f"{row['id']}.json").read_text())
-        nearest = record["similar_training_proteins"][0]
+        chain = next(c for c in record["chains"] if c["chain"] == row["chain"])
+        nearest = chain["similar_training_proteins"][0]
         assert row["most_similar_training_entry"] == nearest["entry"]
         assert row["most_similar_localization"] in classes
         assert 0 < float(row["most_similar_similarity"]) <= 1.0001
     sites = _csv(out / "ptm_sites.csv")
+    assert list(sites[0])[:3] == ["id", "chain", "position"]
     ubq_lysines = [i + 1 for i, aa in enumerate(UBIQUITIN) if aa == "K"]
     assert [int(s["position"]) for s in sites if s["id"] == "ubq"] == ubq_lysines  # every candidate
     assert {s["residue"] for s in sites} == {"K"}
+    # Insulin's only lysine is in chain B, numbered within that chain.
+    assert [(s["chain"], int(s["position"])) for s in sites if s["id"] == "insulin"] == [
+        ("B", INSULIN_B.index("K") + 1)
+    ]
+    assert {s["chain"] for s in sites if s["id"] != "insulin"} == {"A"}
     summary = {r["id"]: r for r in _csv(out / "summary.csv")[:6]}  # the 7th repeats an id
     above = sum(float(s["probability"]) >= 0.5 for s in sites if s["id"] == "ubq")
     assert int(summary["ubq"]["ptm_sites_above_threshold"]) == above
@@ -167,6 +184,9 @@ def test_cli_writes_every_output_file(mixed_run):
     contacts = np.load(out / "contacts" / "ubq.npy")
     assert contacts.shape == (len(UBIQUITIN),) * 2 and np.allclose(contacts, contacts.T, atol=1e-3)
     assert not (out / "structures" / "has_x.pdb").exists()
+    for letter, chain in (("A", INSULIN_A), ("B", INSULIN_B)):  # a file per chain of a complex
+        assert np.load(out / "contacts" / "insulin" / f"{letter}.npy").shape == (len(chain),) * 2
+    assert not (out / "contacts" / "insulin.npy").exists()
 
 
 def test_cli_rerun_resumes_and_recomputes_only_what_changed(mixed_run, tiny_fold_model):
@@ -283,6 +303,22 @@ def test_cli_results_answer_the_app_from_the_shared_cache(real_backbone, tmp_pat
     rows = _csv(tmp_path / "o" / "localization.csv")
     assert abs(annotation.localization["Cytoplasm"] - float(rows[0]["Cytoplasm"])) < 1e-6
     assert annotation.contacts.shape == (len(UBIQUITIN),) * 2
+
+
+def test_record_files_of_an_older_layout_are_predicted_again(tmp_path):
+    """A record file written before analysis was per chain counts as not done (resume), and
+    merge never reads its old keys as results."""
+    from models.batch_output import is_done, merge
+
+    records = read_records(f">ubq\n{UBIQUITIN}\n", max_chars=10_000, max_records=10)
+    old = {"index": 0, "id": "ubq", "tasks": ["localization"], "errors": {}, "retry": []}
+    old["sequence_sha256"] = hashlib.sha256(UBIQUITIN.encode()).hexdigest()
+    old["localization"] = {"Cytoplasm": 1.0}
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "ubq.json").write_text(json.dumps(old))
+    assert not is_done(tmp_path, records[0], ("localization",))
+    [row] = merge(tmp_path, records, ("localization",))
+    assert row["status"] == "error" and "run again" in row["error"] and not row["top_localization"]
 
 
 def test_plan_cuts_the_same_chunks_for_any_number_of_processes_and_balances_them(tmp_path):
