@@ -150,7 +150,8 @@ def _fmt(x: float | None, digits: int) -> str:
 def merge(
     out: Path, records: list[Record], tasks: tuple[str, ...], threshold: float = DEFAULT_THRESHOLD
 ) -> list[dict]:
-    """Write the CSVs from the per-record files, in input order. Returns the summary rows."""
+    """Write the CSVs from the per-record files, in input order. Returns the summary rows: the
+    columns of summary.csv, plus `chain_top_localization`: [(chain, top class, probability)]."""
     out = Path(out)
     rows, loc_rows, site_rows = [], [], []
     classes: list[str] = []
@@ -176,7 +177,8 @@ def merge(
         chains = saved.get("chains") or []
         localized = [c for c in chains if c.get("localization")] if "localization" in tasks else []
         sited = [c for c in chains if "ptm_sites" in c] if "ptm" in tasks else []
-        top, top_probability = _top_localization(localized)
+        tops = [(c["chain"], *max(c["localization"].items(), key=lambda kv: kv[1])) for c in localized]
+        top, top_probability = _top_localization(tops)
         rows.append(
             {
                 "id": record.id,
@@ -190,6 +192,8 @@ def merge(
                 "ptm_sites_above_threshold": ""
                 if not sited
                 else sum(s["probability"] >= threshold for c in sited for s in c["ptm_sites"]),
+                # Not a CSV column: each chain's (letter, top class, probability), for displays.
+                "chain_top_localization": tops,
             }
         )
         for chain in localized:
@@ -217,11 +221,10 @@ def merge(
     return rows
 
 
-def _top_localization(chains: list[dict]) -> tuple[str, float | None]:
-    """summary.csv's top class and its probability. A complex gets one class per chain,
-    'A: Cytoplasm (0.6200); B: Secreted (0.4800)', and no single probability (localization.csv
-    has every chain's probabilities)."""
-    tops = [(c["chain"], *max(c["localization"].items(), key=lambda kv: kv[1])) for c in chains]
+def _top_localization(tops: list[tuple[str, str, float]]) -> tuple[str, float | None]:
+    """summary.csv's top class and its probability from each chain's (letter, class, p). A
+    complex gets one class per chain, 'A: Cytoplasm (0.6200); B: Secreted (0.4800)', and no
+    single probability (localization.csv has every chain's probabilities)."""
     if not tops:
         return "", None
     if len(tops) == 1:
@@ -232,7 +235,7 @@ def _top_localization(chains: list[dict]) -> tuple[str, float | None]:
 def _write_csv(path: Path, columns, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
 

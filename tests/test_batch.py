@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import re
@@ -340,15 +341,65 @@ def test_batch_endpoint_through_gradio_client(client, tmp_path):
 
     from gradio_client import handle_file
 
-    fasta = tmp_path / "two.fasta"
-    fasta.write_text(f">ubq\n{UBIQUITIN}\n>bad\nMK@V\n")
+    fasta = tmp_path / "three.fasta"
+    fasta.write_text(f">sp|P0CG48|UBC_HUMAN\n{UBIQUITIN}\n>bad\nMK@V\n>insulin\n{INSULIN_A}:{INSULIN_B}\n")
     status, table, archive = client.predict(
         handle_file(str(fasta)), ["ptm", "localization"], api_name="/batch"
     )
-    assert "1 of 2 records predicted" in status
-    rows = table["data"]
-    assert (
-        [r[0] for r in rows] == ["ubq", "bad"] and rows[1][2] == "error" and "'@' at residue 3" in rows[1][-1]
-    )
-    names = set(zipfile.ZipFile(archive).namelist())
-    assert {"summary.csv", "localization.csv", "ptm_sites.csv", "records/ubq.json"} <= names
+    assert "2 of 3 records predicted" in status
+    assert table["headers"][:1] == ["id"] and "top localization (%)" in table["headers"]
+    percent = table["headers"].index("top localization (%)")
+    ubq, bad, insulin = table["data"]
+    assert [ubq[0], bad[0], insulin[0]] == ["sp|P0CG48|UBC_HUMAN", "bad", "insulin"]
+    assert bad[2] == "error" and "'@' at residue 3" in bad[-1]
+    assert re.fullmatch(r"\d{1,3}\.\d%", ubq[percent])  # as in the analysis tabs, not a fraction
+    assert insulin[2] == "ok" and insulin[percent] == ""
+    assert re.fullmatch(r"A: .+ \(\d{1,3}\.\d%\); B: .+ \(\d{1,3}\.\d%\)", insulin[percent - 1])
+    with zipfile.ZipFile(archive) as zipped:
+        names = set(zipped.namelist())
+        summary = zipped.read("summary.csv").decode()
+        sites = list(csv.DictReader(io.StringIO(zipped.read("ptm_sites.csv").decode())))
+    ubq_name = safe_file_name("sp|P0CG48|UBC_HUMAN")
+    assert {"summary.csv", "localization.csv", "ptm_sites.csv", f"records/{ubq_name}.json"} <= names
+    assert not [n for n in names if set(n) & set('|<>:"\\?*')]  # every entry is a safe file name
+    assert "sp|P0CG48|UBC_HUMAN" in summary  # the CSVs keep the id as given
+    assert {(s["id"], s["chain"]) for s in sites} == {("sp|P0CG48|UBC_HUMAN", "A"), ("insulin", "B")}
+
+
+def test_batch_handler_keeps_each_rows_record_for_a_row_click(real_backbone, tmp_path):
+    """The handler returns, next to the table, the records in row order with their sequences
+    (what loading a clicked row needs); an unreadable record has no sequence."""
+    import gradio as gr
+
+    from components.batch_tab import build_batch_tab, make_batch_handler
+    from models.studio import Studio, StudioConfig
+
+    studio = Studio(StudioConfig(result_cache=None))
+    studio.annotator.backbone = real_backbone
+    with gr.Blocks():
+        tab = build_batch_tab(10, 1)
+    fasta = tmp_path / "in.fasta"
+    fasta.write_text(f">ubq human ubiquitin\n{UBIQUITIN}\n>bad\nMK@V\n>insulin\n{INSULIN_A}:{INSULIN_B}\n")
+    run_batch = make_batch_handler(studio, tab, 10, 1)
+    result = run_batch(str(fasta), ["localization"], progress=lambda *a, **k: None)
+    assert set(result) == set(tab.outputs)
+    assert [row[0] for row in result[tab.table]] == ["ubq", "bad", "insulin"]
+    assert result[tab.records] == [
+        {"id": "ubq", "description": "ubq human ubiquitin", "sequence": UBIQUITIN},
+        {"id": "bad", "description": "", "sequence": None},
+        {"id": "insulin", "description": "insulin", "sequence": f"{INSULIN_A}:{INSULIN_B}"},
+    ]
+    refused = run_batch(None, ["localization"], progress=lambda *a, **k: None)
+    assert refused[tab.records] == [] and refused[tab.table] is None
+
+
+def test_batch_run_shows_one_progress_bar_on_the_table():
+    """Gradio draws a progress bar on every output of an event unless told which one: the Batch
+    tab's run shows it on the table only (the status line is too short to hold one)."""
+    from components.page import build_page
+    from models.studio import Studio, StudioConfig
+
+    config = build_page(Studio(StudioConfig(result_cache=None)), "x.js").get_config_file()
+    [event] = [d for d in config["dependencies"] if d.get("api_name") == "batch"]
+    [component] = [c for c in config["components"] if c["id"] in event["show_progress_on"]]
+    assert component["props"]["elem_id"] == "batch-table"
