@@ -87,7 +87,9 @@ def build_batch_tab(max_records: int, max_folds: int) -> BatchTab:
         max_height=520,
         elem_id="batch-table",
     )
-    download = gr.File(label="All results (ZIP: CSVs, structures, scores, contacts)", elem_id="batch-zip")
+    download = gr.File(
+        label="All results (ZIP: CSVs, structures, scores, contacts, embeddings)", elem_id="batch-zip"
+    )
     return BatchTab(upload, tasks, button, status, table, download, gr.State([]))
 
 

@@ -7,11 +7,13 @@ Output layout (the same for the CLI and the app's Batch tab):
                          training protein (UniProt entry, its class, cosine similarity)
     ptm_sites.csv        id, chain, position, residue, type, probability: every candidate residue
     structures/<id>.pdb  scores/<id>.json (pLDDT, PAE, pTM)   contacts/<id>.npy (float16, L x L)
+    embeddings/<id>.npy  the backbone's last layer, (L, D) float16; embeddings_mean.npy (N, D)
+                         float32, one row per protein (chain) as listed in embeddings_ids.csv
     records/<id>.json    per-record results; written last, so its presence means "done"
 
 Each chain of a complex is analysed as its own protein (chain A, B, ... as in the PDB; a
 monomer is chain A): one localization row per chain, PTM positions counted within the chain,
-contacts/<id>/<chain>.npy. The structure is one fold of the whole complex.
+contacts/<id>/<chain>.npy, embeddings/<id>/<chain>.npy. The structure is one fold of the whole complex.
 
 Why per-record files: a re-run skips records already done (resume), and processes launched by
 `accelerate launch` each write their own records, which the main process merges into the CSVs
@@ -23,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import zipfile
 from dataclasses import asdict, dataclass
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from models.batch_input import Record
+from models.embeddings import MEAN_DTYPE, PER_RESIDUE_DTYPE, mean_embedding, npy_bytes
 from models.files import TEMP_PREFIX, write_atomic
 from models.structure import Structure
 
@@ -55,6 +57,8 @@ SUMMARY_COLUMNS = (
     "ptm_sites_above_threshold",
 )
 PTM_SITE_COLUMNS = ("id", "chain", "position", "residue", "type", "probability")
+# embeddings_ids.csv: row i names row i of embeddings_mean.npy and its per-residue file.
+EMBEDDING_ID_COLUMNS = ("id", "chain", "length", "file")
 # localization.csv: the nearest training protein (its label votes in the prediction), so a
 # proteome-scale table can be filtered on how close the evidence is. All five: records/<id>.json.
 SIMILAR_COLUMNS = {
@@ -80,10 +84,10 @@ def _record_path(out: Path, record: Record) -> Path:
     return out / "records" / f"{record.name}.json"
 
 
-def contacts_path(out: Path, record: Record, chain: str, complex_: bool) -> Path:
-    """contacts/<name>.npy for a one-chain record; contacts/<name>/<chain>.npy for each chain of
+def chain_path(out: Path, folder: str, record: Record, chain: str, complex_: bool) -> Path:
+    """<folder>/<name>.npy for a one-chain record; <folder>/<name>/<chain>.npy for each chain of
     a complex (a folder per record: no chain file can meet another record's file name)."""
-    return out / "contacts" / (f"{record.name}/{chain}.npy" if complex_ else f"{record.name}.npy")
+    return out / folder / (f"{record.name}/{chain}.npy" if complex_ else f"{record.name}.npy")
 
 
 def is_done(out: Path, record: Record, tasks: tuple[str, ...]) -> bool:
@@ -134,10 +138,16 @@ def write_record(out: Path, record: Record, tasks, results: dict, failures: dict
                 chain["similar_training_proteins"] = annotation.similar
             if "ptm" in tasks:
                 chain["ptm_sites"] = [asdict(site) for site in annotation.sites]
+            complex_ = len(annotations) > 1
             if "contacts" in tasks and annotation.contacts is not None:
-                buffer = io.BytesIO()
-                np.save(buffer, annotation.contacts.astype(np.float16))
-                write_atomic(contacts_path(out, record, letter, len(annotations) > 1), buffer.getvalue())
+                contacts = npy_bytes(annotation.contacts.astype(np.float16))
+                write_atomic(chain_path(out, "contacts", record, letter, complex_), contacts)
+            if "embeddings" in tasks and annotation.embedding is not None:
+                path = chain_path(out, "embeddings", record, letter, complex_)
+                write_atomic(path, npy_bytes(annotation.embedding.astype(PER_RESIDUE_DTYPE)))
+                chain["embedding_file"] = path.relative_to(out).as_posix()
+                # Exact float32 values (JSON floats round-trip them); merged into embeddings_mean.npy.
+                chain["embedding_mean"] = mean_embedding(annotation.embedding).tolist()
             chains.append(chain)
         saved["chains"] = chains
     write_atomic(_record_path(out, record), json.dumps(saved))
@@ -153,7 +163,7 @@ def merge(
     """Write the CSVs from the per-record files, in input order. Returns the summary rows: the
     columns of summary.csv, plus `chain_top_localization`: [(chain, top class, probability)]."""
     out = Path(out)
-    rows, loc_rows, site_rows = [], [], []
+    rows, loc_rows, site_rows, embedded = [], [], [], []
     classes: list[str] = []
     for record in records:
         try:
@@ -208,6 +218,8 @@ def merge(
                     **{column: nearest.get(key, "") for column, key in SIMILAR_COLUMNS.items()},
                 }
             )
+        if "embeddings" in tasks:
+            embedded += [(record.id, c) for c in chains if "embedding_mean" in c]
         for chain in sited:
             for s in chain["ptm_sites"]:
                 site_rows.append(
@@ -218,6 +230,16 @@ def merge(
         _write_csv(out / "localization.csv", ("id", "chain", *classes, *SIMILAR_COLUMNS), loc_rows)
     if "ptm" in tasks:
         _write_csv(out / "ptm_sites.csv", PTM_SITE_COLUMNS, site_rows)
+    if "embeddings" in tasks:
+        means = np.array([c["embedding_mean"] for _, c in embedded], dtype=MEAN_DTYPE)
+        write_atomic(
+            out / "embeddings_mean.npy", npy_bytes(means.reshape(len(embedded), -1 if embedded else 0))
+        )
+        ids = [
+            {"id": i, "chain": c["chain"], "length": c["length"], "file": c["embedding_file"]}
+            for i, c in embedded
+        ]
+        _write_csv(out / "embeddings_ids.csv", EMBEDDING_ID_COLUMNS, ids)
     return rows
 
 

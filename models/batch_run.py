@@ -17,7 +17,7 @@ from models.batch_input import Record
 from models.batch_output import Failure, is_done, write_record
 from models.errors import BackboneUnavailable, FoldingOutOfMemory, FoldingUnavailable, SequenceError
 from models.sequences import Protein
-from models.tasks import ANALYSIS_TASKS as FUNCTION_TASKS
+from models.tasks import BACKBONE_TASKS as FUNCTION_TASKS
 
 if TYPE_CHECKING:  # the batch modules stay importable without torch (the app's UI uses them)
     from models.annotation import Annotation
