@@ -22,6 +22,7 @@ from components.annotation_plots import contacts_figure, localization_figure, pt
 from components.structure_tab import error_html
 from components.structure_viewer import placeholder, render_structure
 from models.annotation_json import contacts_json_for, localization_json_for, ptm_json_for
+from models.embeddings import write_embeddings
 from models.errors import BackboneUnavailable, SequenceError
 from models.sequences import parse_one
 
@@ -53,6 +54,7 @@ class LocalizationTab:
     plot: gr.Plot
     summary: gr.HTML
     json: gr.JSON
+    embeddings: gr.File  # the backbone's last layer per residue and its mean, per chain (.npy)
 
 
 @dataclass
@@ -78,6 +80,7 @@ class AnalysisTabs:
             *(ptm.plot, ptm.table, ptm.csv, ptm.json, ptm.viewer),
             *(con.plot, con.note, ptm.state),
             *(ptm.subject, loc.subject, con.subject),
+            loc.embeddings,
         ]
 
 
@@ -116,7 +119,12 @@ def build_localization_tab() -> LocalizationTab:
             summary = gr.HTML("", label="Localization summary", elem_id="localization-summary")
             with gr.Accordion("Probabilities (JSON)", open=False):
                 probabilities = gr.JSON(label="Localization (JSON)", elem_id="localization-json")
-    return LocalizationTab(subject, plot, summary, probabilities)
+            embeddings = gr.File(
+                label="ESM-2 embeddings (.npy: per residue L × D float16, and the mean)",
+                file_count="multiple",
+                elem_id="embeddings-download",
+            )
+    return LocalizationTab(subject, plot, summary, probabilities, embeddings)
 
 
 def build_ptm_tab(ptm_types: list[tuple[str, str]]) -> PtmTab:
@@ -276,6 +284,10 @@ def analysis_outputs(
         else None,
         loc.summary: "".join(summaries),
         loc.json: loc_json,
+        loc.embeddings: [
+            str(path) for _, a in chains if a.embedding is not None for path in write_embeddings(a, root)
+        ]
+        or None,
         ptm.subject: subject,
         ptm.plot: ptm_figure(lengths, ptm_json["sites"], threshold, ptm_types),
         ptm.table: _site_rows(ptm_json["sites"], threshold),

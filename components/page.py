@@ -41,6 +41,31 @@ def intro(ptm_types: list[tuple[str, str]]) -> str:
     )
 
 
+API_DESCRIPTIONS = {
+    "localization": "Probabilities of the 13 SCL2205 compartments, top class, membrane vs soluble and the "
+    "most similar training proteins. A complex: {'chains': [one such answer per chain]}.",
+    "ptm": "Every candidate residue of every loaded PTM type: chain, position (1-based in its chain), "
+    "residue, type, probability, ±7 window.",
+    "contacts": "The ESM-2 contact probability map (L x L). A complex: one map per chain.",
+}
+
+
+def make_open_row_handler(text: gr.Textbox, tabs: gr.Tabs):
+    """A click on a Batch summary row puts that record in the input and shows its results."""
+
+    def open_row(records: list[dict] | None, event: gr.SelectData) -> dict:
+        row = event.index[0] if isinstance(event.index, list | tuple) else event.index
+        record = records[row] if records and 0 <= row < len(records) else None
+        if not record or not record.get("sequence"):
+            raise gr.Error("This record could not be read (see its error column), so it cannot be opened.")
+        return {
+            text: f">{record.get('description') or record['id']}\n{record['sequence']}",
+            tabs: gr.Tabs(selected="structure"),
+        }
+
+    return open_row
+
+
 def build_page(
     studio: Any,
     script_url: str,
@@ -64,7 +89,7 @@ def build_page(
                     elem_id="limits",
                 )
         status = gr.HTML("", label="Status", elem_id="status-line")
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Structure", id="structure"):
                 structure = build_structure_tab(script_url)
             with gr.Tab("PTM sites", id="ptm"):
@@ -77,16 +102,27 @@ def build_page(
             with gr.Tab("Batch", id="batch"):
                 batch = build_batch_tab(max_batch_records, max_batch_folds)
         analysis = AnalysisTabs(analysis_status, ptm, localization, contacts)
+        predict = make_predict_handler(studio, status, structure, analysis, script_url)
+        predict_event = {
+            "fn": predict,
+            "inputs": [sequence.text, ptm.threshold, structure.style, structure.coloring],
+            "outputs": [status, *structure.fold_outputs, *analysis.outputs],
+            "concurrency_limit": 1,  # the fold inside is memory-bound: one at a time, like /fold
+            "concurrency_id": "fold",
+            "show_progress": "hidden",  # the status line is the progress
+        }
         predict_button.click(
-            make_predict_handler(studio, status, structure, analysis, script_url),
-            inputs=[sequence.text, ptm.threshold, structure.style, structure.coloring],
-            outputs=[status, *structure.fold_outputs, *analysis.outputs],
+            **predict_event,
             api_name="predict",
-            api_description="Everything available for one protein, streamed: analysis, then the fold.",
-            concurrency_limit=1,  # the fold inside is memory-bound: one at a time, like /fold
-            concurrency_id="fold",
-            show_progress="hidden",  # the status line is the progress
+            api_description="Everything available for one protein, streamed as it arrives: the "
+            "analysis (PTM sites, localization, contacts; a complex chain by chain), then the fold.",
         )
+        batch.table.select(
+            make_open_row_handler(sequence.text, tabs),
+            inputs=batch.records,
+            outputs=[sequence.text, tabs],
+            api_visibility="private",
+        ).success(**predict_event, api_visibility="private")
         structure.retry.click(
             make_retry_handler(studio, structure),
             outputs=[structure.retry, structure.status],
@@ -97,6 +133,8 @@ def build_page(
             inputs=[sequence.text, structure.style, structure.coloring],
             outputs=structure.fold_outputs,
             api_name="fold",
+            api_description="The predicted 3D structure (ESMFold): viewer, PDB file, summary, pLDDT "
+            "and PAE plots, scores JSON. A complex (chains joined by ':') is folded as one.",
             concurrency_limit=1,  # one fold at a time per model: folds are memory-bound
             concurrency_id="fold",
         )
@@ -106,6 +144,8 @@ def build_page(
             inputs=[sequence.text, ptm.threshold],
             outputs=analysis.outputs,
             api_name="analyze",
+            api_description="What the PTM, Localization and Contacts tabs show, from one ESM-2 pass per "
+            "chain; sites above `threshold` fill the table.",
             concurrency_limit=2,
             concurrency_id="analyze",
         )
@@ -116,14 +156,22 @@ def build_page(
             api_visibility="private",
             show_progress="hidden",
         )
-        for kind in ("localization", "ptm", "contacts"):
-            gr.api(api_result(kind), api_name=kind, concurrency_limit=2, concurrency_id="analyze")
+        for kind, description in API_DESCRIPTIONS.items():
+            gr.api(
+                api_result(kind),
+                api_name=kind,
+                api_description=description,
+                concurrency_limit=2,
+                concurrency_id="analyze",
+            )
         batch.button.click(
             make_batch_handler(studio, batch, max_batch_records, max_batch_folds),
             inputs=[batch.upload, batch.tasks],
             outputs=batch.outputs,
             show_progress_on=batch.progress_on,
             api_name="batch",
+            api_description="A multi-FASTA file and a list of tasks in; the status, the summary table "
+            "and a ZIP of the same files predict.py writes out.",
             concurrency_limit=1,  # batches share the models with the other tabs: one at a time
             concurrency_id="batch",
         )

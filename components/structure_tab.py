@@ -110,7 +110,8 @@ def build_structure_tab(script_url: str) -> StructureTab:
                 coloring = gr.Radio(
                     list(COLORINGS), value="pLDDT", label="Colour by", elem_id="viewer-coloring"
                 )
-            with gr.Row():
+            # Stacked, not side by side: half a column is too narrow and Gradio cuts the names short.
+            with gr.Column():
                 pdb_file = gr.File(label="Structure (.pdb)", elem_id="pdb-download")
                 scores_file = gr.File(label="Scores (.json: pLDDT, PAE, pTM)", elem_id="scores-download")
             with gr.Accordion("Summary (JSON)", open=False):

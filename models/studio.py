@@ -18,6 +18,7 @@ from models.memo import LockedLRU
 from models.sequences import Protein, check_foldable
 from models.settings import DEFAULT_MAX_FOLD_LENGTH
 from models.structure import Structure
+from models.tasks import BACKBONE_TASKS
 
 
 @dataclass
@@ -87,7 +88,7 @@ class Studio:
     def annotate_chains(self, protein: Protein) -> list[tuple[str, Annotation]]:
         """Each chain analysed as the protein it is (one batched pass): [(letter, Annotation)]."""
         chains = protein.per_chain()
-        annotations = self.annotator.annotate_many([p for _, p in chains])
+        annotations = self.annotator.annotate_many([p for _, p in chains], tasks=BACKBONE_TASKS)
         return [(letter, a) for (letter, _), a in zip(chains, annotations)]
 
     def fold_stage(self, protein: Protein) -> str:

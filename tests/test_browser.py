@@ -216,6 +216,25 @@ def test_batch_tab_uploads_a_fasta_and_offers_table_and_zip(page, tmp_path):
     page.screenshot(path=str(tmp_path / "batch.png"), full_page=True)
 
 
+def test_a_batch_row_opens_in_the_tabs(page, tmp_path):
+    fasta = tmp_path / "two.fasta"
+    fasta.write_text(f">first\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n>ubq ubiquitin\n{UBIQUITIN}\n")
+    page.get_by_role("tab", name="Batch").click()
+    page.locator("#batch-upload input[type=file]").set_input_files(str(fasta))
+    page.locator("#batch-button").click()
+    page.locator("#batch-status").get_by_text("2 of 2 records predicted").wait_for(timeout=120_000)
+    page.locator("#batch-table").get_by_text("ubq", exact=True).first.click()
+    page.wait_for_function(
+        "() => document.querySelector('#sequence-input textarea').value.startsWith('>ubq')", timeout=30_000
+    )
+    assert page.locator("#sequence-input textarea").input_value() == f">ubq ubiquitin\n{UBIQUITIN}"
+    status = page.locator("#status-line")
+    status.get_by_text("ubq").wait_for(timeout=30_000)
+    status.locator(".stage-done").nth(1).wait_for(timeout=60_000)
+    page.frame_locator("iframe.structure-viewer").locator("canvas").wait_for(timeout=60_000)
+    _screenshot(page, "batch-row-opened")
+
+
 def test_a_full_queue_tells_users_the_app_is_busy(browser, tiny_fold_model, tmp_path):
     import random
     import sys
