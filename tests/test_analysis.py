@@ -124,6 +124,7 @@ def test_analyze_fills_every_tab_from_one_click(client):
         contacts_plot,
         note,
         *subjects,
+        embeddings,
     ) = client.predict(">ubq\n" + UBIQUITIN, 0.0, api_name="/analyze")
     assert status == "" and loc_json["top"]["class"] in loc_summary
     assert len(table["data"]) == UBIQUITIN.count("K")  # threshold 0: every lysine listed
@@ -131,6 +132,8 @@ def test_analyze_fills_every_tab_from_one_click(client):
     rows = list(csv.DictReader(Path(csv_path).open()))
     assert [int(r["position"]) for r in rows] == [s["position"] for s in ptm_json["sites"]]
     assert len(subjects) == 3 and all("ubq" in s and "76 residues" in s for s in subjects)
+    per_residue, mean = (np.load(path) for path in embeddings)
+    assert per_residue.shape == (len(UBIQUITIN), 320) and mean.shape == (320,)
 
 
 def test_a_complex_is_analysed_chain_by_chain(client):
@@ -148,7 +151,7 @@ def test_a_complex_is_analysed_chain_by_chain(client):
     contacts = client.predict(complex_, api_name="/contacts")
     assert [c["length"] for c in contacts["chains"]] == [len(INSULIN_A), len(INSULIN_B)]
     out = client.predict(complex_, 0.0, api_name="/analyze")
-    status, ptm_json, subjects = out[0], out[7], out[11:]
+    status, ptm_json, subjects = out[0], out[7], out[11:14]
     assert status == "" and {s["chain"] for s in ptm_json["sites"]} == {"B"}  # A has no lysine
     assert "chain A 21 aa" in subjects[0] and "chain B 30 aa" in subjects[0]
 
