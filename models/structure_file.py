@@ -188,7 +188,9 @@ def _gunzip(data: bytes, name: str) -> bytes:
         if not inflater.eof:
             raise zlib.error("the compressed data is truncated")
     except (zlib.error, EOFError, gzip.BadGzipFile) as error:
-        raise StructureFileError(f"{name} looks gzip-compressed but cannot be uncompressed ({error}).") from None
+        raise StructureFileError(
+            f"{name} looks gzip-compressed but cannot be uncompressed ({error})."
+        ) from None
     if not out.strip():
         raise StructureFileError(f"{name} is empty once uncompressed.")
     return out
@@ -317,7 +319,9 @@ def _open(st: gemmi.Structure, block, text: str, fmt: str, name: str) -> OpenedS
     if insertions:
         notes.append(f"{insertions} residues with insertion codes (numbered like 52A); kept in order.")
     if gaps:
-        shown = "; ".join(gaps[:_LISTED]) + (f"; and {len(gaps) - _LISTED} more" if len(gaps) > _LISTED else "")
+        shown = "; ".join(gaps[:_LISTED]) + (
+            f"; and {len(gaps) - _LISTED} more" if len(gaps) > _LISTED else ""
+        )
         notes.append(f"Missing residues (chain breaks): {shown}.")
     if no_ca:
         notes.append(f"Residues without a Cα atom skipped: {', '.join(no_ca[:_LISTED])}.")

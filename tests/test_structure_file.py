@@ -29,7 +29,9 @@ def fixture_text(entry: str) -> str:
 
 
 def seqres(text: str, chain: str) -> str:
-    names = [w for ln in text.splitlines() if ln.startswith("SEQRES") and ln[11] == chain for w in ln[19:].split()]
+    names = [
+        w for ln in text.splitlines() if ln.startswith("SEQRES") and ln[11] == chain for w in ln[19:].split()
+    ]
     return gemmi.one_letter_code(names)
 
 
@@ -90,7 +92,9 @@ def test_alternate_locations_keep_the_first():
     first_ca = next(
         ln for ln in fixture_text("pdb1ejg").splitlines() if ln.startswith("ATOM") and ln[12:16] == " CA "
     )
-    np.testing.assert_allclose(chain.ca[0], [float(first_ca[30:38]), float(first_ca[38:46]), float(first_ca[46:54])])
+    np.testing.assert_allclose(
+        chain.ca[0], [float(first_ca[30:38]), float(first_ca[38:46]), float(first_ca[46:54])]
+    )
 
 
 def _edited_ubiquitin(edit) -> bytes:
@@ -182,7 +186,9 @@ def test_predicted_model_rule(tmp_path):
     )
     opened = read_structure(scaled.encode(), "esm.pdb")
     assert opened.predicted and opened.plddt_scale == 100.0
-    np.testing.assert_allclose(to_structure(opened).plddt, to_structure(read_structure(alphafold.encode())).plddt, atol=0.6)
+    np.testing.assert_allclose(
+        to_structure(opened).plddt, to_structure(read_structure(alphafold.encode())).plddt, atol=0.6
+    )
     # A predictor named but B-factors past 100: not pLDDT.
     hot = "\n".join(
         ln[:60] + "150.00" + ln[66:] if ln.startswith("ATOM") else ln for ln in alphafold.splitlines()
@@ -194,7 +200,9 @@ def test_a_fold_written_by_the_app_opens_as_predicted(tmp_path):
     # This app's PDB (OpenFold writer: PARENT N/A, pLDDT 0-100) must read back as a pLDDT model.
     from models.structure_file import _PREDICTOR_MARKS
 
-    text = "PARENT N/A\n" + "\n".join(ln for ln in fixture_text("pdb1ake").splitlines() if ln.startswith("ATOM"))
+    text = "PARENT N/A\n" + "\n".join(
+        ln for ln in fixture_text("pdb1ake").splitlines() if ln.startswith("ATOM")
+    )
     assert "PARENT N/A" in _PREDICTOR_MARKS and read_structure(text.encode(), "fold.pdb").predicted
 
 
@@ -233,7 +241,10 @@ def test_chain_selection_and_length_limit():
         (gzip.compress(b""), "x.pdb is empty."),
         (b"\x1f\x8b\x08\x00junk", "x.pdb looks gzip-compressed but cannot be uncompressed"),
         (b">seq\nMKTAYIAK\n", "x.pdb is neither a PDB file"),
-        (b"data_x\n_atom_site.id 1\n_atom_site.Cartn_x 1.0\nloop_\nloop_ 'a\n", "x.pdb cannot be read as mmCIF"),
+        (
+            b"data_x\n_atom_site.id 1\n_atom_site.Cartn_x 1.0\nloop_\nloop_ 'a\n",
+            "x.pdb cannot be read as mmCIF",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_message(data, message):
@@ -243,9 +254,13 @@ def test_bad_input_gets_a_clear_message(data, message):
 
 def test_no_protein_chain_is_refused():
     dna_only = "\n".join(
-        ln for ln in fixture_text("pdb3mht").splitlines() if ln.startswith(("ATOM", "HETATM")) and ln[21] in "CD"
+        ln
+        for ln in fixture_text("pdb3mht").splitlines()
+        if ln.startswith(("ATOM", "HETATM")) and ln[21] in "CD"
     )
-    with pytest.raises(StructureFileError, match=r"dna.pdb has no protein chain \(only C \(DNA\), D \(DNA\)\)"):
+    with pytest.raises(
+        StructureFileError, match=r"dna.pdb has no protein chain \(only C \(DNA\), D \(DNA\)\)"
+    ):
         read_structure(dna_only.encode(), "dna.pdb")
     waters = "\n".join(ln for ln in fixture_text("pdb1ubi").splitlines() if ln.startswith("HETATM"))
     with pytest.raises(StructureFileError, match="water.pdb has no protein chain"):
