@@ -102,6 +102,14 @@ def relative_accessibility(structure: Structure) -> np.ndarray:
     return (per_residue / max_asa).astype(np.float32)
 
 
+def load_radius_table() -> None:
+    """Load biotite's ProtOr radii (it reads its chemical-component table once, ~1-2 s): call at
+    start-up so that the first structure opened answers as fast as the next."""
+    from biotite.structure.info import vdw_radius_protor
+
+    vdw_radius_protor("ALA", "CA")
+
+
 def ss_fractions(ss3: str) -> dict[str, float]:
     """Fraction of residues in helix (H), strand (E) and coil (everything else)."""
     n = len(ss3)
