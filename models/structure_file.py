@@ -489,5 +489,6 @@ def _chain_pdb(opened: OpenedStructure, chain: OpenedChain) -> str:
     model.add_chain(kept)
     out.add_model(model)
     out.setup_entities()
-    options = gemmi.PdbWriteOptions(minimal=True)
-    return out.make_pdb_string(options)
+    text = out.make_pdb_string(gemmi.PdbWriteOptions(minimal=True))
+    # Anisotropic B records only double the text the page embeds; no viewer here reads them.
+    return "".join(ln for ln in text.splitlines(keepends=True) if not ln.startswith("ANISOU"))

@@ -221,6 +221,7 @@ def test_structure_for_the_app():
     residues = ca_residues(structure.pdb)
     assert [r.number for r in residues] == list(opened.chain().numbers)
     assert "HOH" not in structure.pdb and "SAH" not in structure.pdb and " DA " not in structure.pdb
+    assert "ANISOU" not in to_structure(read_structure(FIXTURES / "pdb1ejg.pdb")).pdb
     assert structure.residues()[0] == ("A", residues[0].number, pytest.approx(residues[0].b_factor, abs=0.01))
 
 
