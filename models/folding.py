@@ -294,4 +294,6 @@ def _to_structure(out: dict, protein: Protein, keep: np.ndarray, chain_index: np
         ptm=ptm,
         ca=ca.astype(np.float32),
         cb=cb.astype(np.float32),
+        atom37=atom37[keep].astype(np.float32),
+        atom37_mask=arrays["atom37_atom_exists"][0][keep].astype(bool),
     )

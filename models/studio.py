@@ -138,6 +138,8 @@ class Studio:
                 notes=[*hit["notes"], "from the result cache"],
                 ca=hit["ca"],
                 cb=hit["cb"],
+                atom37=hit["atom37"],
+                atom37_mask=np.asarray(hit["atom37_mask"], dtype=bool),
             )
         except (KeyError, TypeError, ValueError):  # an entry from an older layout: recompute
             return None
@@ -154,7 +156,13 @@ class Studio:
             "notes": s.notes,
         }
         arrays = {"plddt": np.asarray(s.plddt), "pae": np.asarray(s.pae)}
-        arrays.update({k: v for k, v in (("ca", s.ca), ("cb", s.cb)) if v is not None})
+        arrays.update(
+            {
+                k: v
+                for k, v in (("ca", s.ca), ("cb", s.cb), ("atom37", s.atom37), ("atom37_mask", s.atom37_mask))
+                if v is not None
+            }
+        )
         self.result_cache.put(self.fold_model_key, "structure", ":".join(s.chains), arrays, extra)
 
 
