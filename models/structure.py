@@ -43,6 +43,10 @@ class Structure:
     # glycine, which has none). Contacts and views are computed from these, not from the PDB text.
     ca: np.ndarray | None = None
     cb: np.ndarray | None = None
+    # Complexes: AlphaFold-Multimer's interface pTM (inter-chain pairs only; None for one chain),
+    # and each chain's own pTM, by chain letter.
+    iptm: float | None = None
+    chain_ptm: dict[str, float] = field(default_factory=dict)
 
     @property
     def length(self) -> int:
@@ -81,6 +85,8 @@ class Structure:
             "chains": {string.ascii_uppercase[i]: len(c) for i, c in enumerate(self.chains)},
             "mean_plddt": round(self.mean_plddt, 2),
             "ptm": round(self.ptm, 4),
+            "iptm": None if self.iptm is None else round(self.iptm, 4),
+            "chain_ptm": {chain: round(value, 4) for chain, value in self.chain_ptm.items()},
             "seconds": round(self.seconds, 3),
             "device": self.device,
             "model": self.model,
@@ -89,7 +95,7 @@ class Structure:
         }
 
     def scores(self) -> dict:
-        """Full confidence scores for download: pLDDT, PAE and pTM."""
+        """Full confidence scores for download: pLDDT, PAE, pTM (ipTM and per-chain pTM)."""
         return {
             **self.summary(),
             "sequence": ":".join(self.chains),
