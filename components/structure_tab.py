@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import html
 import json
@@ -9,7 +10,7 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
 
@@ -18,6 +19,7 @@ from components.structure_viewer import COLORINGS, STYLES, placeholder, render_s
 from models.errors import FoldingOutOfMemory, FoldingUnavailable, SequenceError
 from models.files import safe_file_name
 from models.sequences import parse_one
+from models.structure_export import pae_json, pdb_with_header, to_modelcif
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +56,29 @@ class StructureTab:
         ]
 
 
-def write_downloads(structure: Any, root: Path) -> tuple[str, str]:
-    """Write `<id>.pdb` and `<id>.scores.json`; one folder per sequence keeps names stable."""
+class StructureDownloads(NamedTuple):
+    """Paths of one structure's download files."""
+
+    pdb: str  # <id>.pdb: the model with a header saying what produced it (pLDDT in B-factors)
+    scores: str  # <id>.scores.json: pLDDT, PAE, pTM, ipTM, per-chain pTM
+    cif: str  # <id>.cif: ModelCIF (mmCIF) for PyMOL, ChimeraX, Mol*, ModelArchive
+    pae: str  # <id>.pae.json: PAE in AlphaFold DB's format (ChimeraX, PAE viewers)
+
+
+def write_downloads(structure: Any, root: Path) -> StructureDownloads:
+    """Write the structure's download files; one folder per sequence keeps names stable."""
     digest = hashlib.sha1(":".join(structure.chains).encode()).hexdigest()[:16]
     folder = root / digest
     folder.mkdir(parents=True, exist_ok=True)
     name = safe_file_name(structure.id)
-    pdb_path = folder / f"{name}.pdb"
-    json_path = folder / f"{name}.scores.json"
-    pdb_path.write_text(structure.pdb)
-    json_path.write_text(json.dumps(structure.scores()))
-    return str(pdb_path), str(json_path)
+    paths = StructureDownloads(
+        *(folder / f"{name}{suffix}" for suffix in (".pdb", ".scores.json", ".cif", ".pae.json"))
+    )
+    Path(paths.pdb).write_text(pdb_with_header(structure, dt.date.today()))
+    Path(paths.scores).write_text(json.dumps(structure.scores()))
+    Path(paths.cif).write_text(to_modelcif(structure))
+    Path(paths.pae).write_text(pae_json(structure))
+    return StructureDownloads(*map(str, paths))
 
 
 def summary_html(structure: Any) -> str:
@@ -149,20 +163,20 @@ def unavailable_outputs(tab: StructureTab, message: str) -> dict:
 def structure_outputs(
     tab: StructureTab, structure: Any, style: str, coloring: str, root: Path, script_url: str
 ) -> dict:
-    pdb_path, json_path = write_downloads(structure, root)
+    downloads = write_downloads(structure, root)
     residues = structure.residues()
     return {
         tab.viewer: render_structure(
             structure.pdb, script_url, style or "cartoon", coloring or "pLDDT", residues=residues
         ),
-        tab.pdb_file: pdb_path,
+        tab.pdb_file: downloads.pdb,
         tab.summary: structure.summary(),
         tab.status: summary_html(structure),
         tab.plddt_plot: plddt_figure(
             structure.plddt, "".join(structure.chains), structure.chain_ids, structure.residue_numbers
         ),
         tab.pae_plot: pae_figure(structure.pae, structure.chain_ids),
-        tab.scores_file: json_path,
+        tab.scores_file: downloads.scores,
         tab.pdb_state: {"pdb": structure.pdb, "residues": residues},
         tab.retry: gr.update(visible=False),
     }

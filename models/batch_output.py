@@ -6,7 +6,9 @@ Output layout (the same for the CLI and the app's Batch tab):
     localization.csv     id, chain + one probability column per class + the most similar
                          training protein (UniProt entry, its class, cosine similarity)
     ptm_sites.csv        id, chain, position, residue, type, probability: every candidate residue
-    structures/<id>.pdb  scores/<id>.json (pLDDT, PAE, pTM)   contacts/<id>.npy (float16, L x L)
+    structures/<id>.pdb  (with a header saying what produced it), structures/<id>.cif (ModelCIF)
+    scores/<id>.json     (pLDDT, PAE, pTM, ipTM, per-chain pTM), scores/<id>.pae.json (AlphaFold
+                         DB's PAE format)                     contacts/<id>.npy (float16, L x L)
     embeddings/<id>.npy  the backbone's last layer, (L, D) float16; embeddings_mean.npy (N, D)
                          float32, one row per protein (chain) as listed in embeddings_ids.csv
     records/<id>.json    per-record results; written last, so its presence means "done"
@@ -37,6 +39,7 @@ from models.batch_input import Record
 from models.embeddings import MEAN_DTYPE, PER_RESIDUE_DTYPE, mean_embedding, npy_bytes
 from models.files import TEMP_PREFIX, write_atomic
 from models.structure import Structure
+from models.structure_export import pae_json, pdb_with_header, to_modelcif
 
 if TYPE_CHECKING:  # the batch modules stay importable without torch (the app's UI uses them)
     from models.annotation import Annotation
@@ -121,7 +124,10 @@ def write_record(out: Path, record: Record, tasks, results: dict, failures: dict
         saved["sequence_sha256"] = _sha(record.protein.sequence)
     structure: Structure | None = results.get("structure")
     if structure is not None:
-        write_atomic(out / "structures" / f"{record.name}.pdb", structure.pdb)
+        # No date in the header: the files are byte-identical whatever the run or process count.
+        write_atomic(out / "structures" / f"{record.name}.pdb", pdb_with_header(structure))
+        write_atomic(out / "structures" / f"{record.name}.cif", to_modelcif(structure))
+        write_atomic(out / "scores" / f"{record.name}.pae.json", pae_json(structure))
         scores = structure.scores()
         for volatile in ("seconds", "device", "notes", "chunk_size"):  # differ run to run
             scores.pop(volatile, None)

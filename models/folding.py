@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import string
 import threading
 import time
 from collections.abc import Callable
@@ -250,6 +251,33 @@ def _run_with_retry(
 
 
 CA_ATOM, CB_ATOM = 1, 3  # indices in the atom37 layout (N, CA, C, CB, O, ...)
+PAE_MAX_BIN = 31  # ESMFold's PAE/pTM bins: 64 over 0-31 Å (the last one open-ended)
+
+
+def predicted_tm(
+    logits: torch.Tensor, chain_index: np.ndarray | None = None, max_bin: int = PAE_MAX_BIN
+) -> float:
+    """pTM from (L, L, bins) pTM logits; given each residue's chain, the interface pTM (ipTM).
+
+    AlphaFold-Multimer's `predicted_tm_score(logits, breaks, asym_id=..., interface=True)`
+    (deepmind/alphafold, alphafold/common/confidence.py; Evans et al. 2021): the pTM formula with
+    the pair mask restricted to residues of different chains; d0 stays that of the whole complex.
+    transformers' `compute_tm` has no pair mask, so the few lines are here; without `chain_index`
+    this equals `compute_tm` (tests/test_folding.py checks it).
+    """
+    n, _, bins = logits.shape
+    breaks = torch.linspace(0, max_bin, bins - 1, dtype=logits.dtype)
+    step = breaks[1] - breaks[0]
+    centers = torch.cat([breaks + step / 2, (breaks[-1] + 1.5 * step)[None]])
+    d0 = 1.24 * (max(n, 19) - 15) ** (1.0 / 3) - 1.8
+    expected_tm = (torch.softmax(logits, dim=-1) / (1 + (centers / d0) ** 2)).sum(-1)  # (L, L)
+    if chain_index is None:
+        pairs = torch.ones(n, n, dtype=logits.dtype)
+    else:
+        chains = torch.as_tensor(np.asarray(chain_index))
+        pairs = (chains[:, None] != chains[None, :]).to(logits.dtype)
+    per_aligned_residue = (expected_tm * pairs).sum(-1) / (pairs.sum(-1) + 1e-8)
+    return float(per_aligned_residue.max())
 
 
 def _to_structure(out: dict, protein: Protein, keep: np.ndarray, chain_index: np.ndarray) -> Structure:
@@ -264,7 +292,13 @@ def _to_structure(out: dict, protein: Protein, keep: np.ndarray, chain_index: np
     # The model's own `ptm` is over every position it saw (linker, batch padding); recompute it
     # over this protein's residues only.
     ptm_logits = out["ptm_logits"][0][keep_t][:, keep_t]
-    ptm = float(compute_tm(ptm_logits, max_bin=31, no_bins=ptm_logits.shape[-1]))
+    ptm = float(compute_tm(ptm_logits, max_bin=PAE_MAX_BIN, no_bins=ptm_logits.shape[-1]))
+    chain_ptm = {}
+    for i, letter in enumerate(string.ascii_uppercase[: len(protein.chains)]):
+        own = torch.from_numpy(chain_index == i)
+        own_logits = ptm_logits[own][:, own]
+        chain_ptm[letter] = float(compute_tm(own_logits, max_bin=PAE_MAX_BIN, no_bins=own_logits.shape[-1]))
+    iptm = predicted_tm(ptm_logits, chain_index) if len(protein.chains) > 1 else None
 
     arrays = {k: v.numpy() for k, v in out.items()}
     atom37 = atom14_to_atom37(arrays["positions"][-1], arrays)[0]
@@ -292,6 +326,8 @@ def _to_structure(out: dict, protein: Protein, keep: np.ndarray, chain_index: np
         plddt=plddt,
         pae=pae,
         ptm=ptm,
+        iptm=iptm,
+        chain_ptm=chain_ptm,
         ca=ca.astype(np.float32),
         cb=cb.astype(np.float32),
         atom37=atom37[keep].astype(np.float32),

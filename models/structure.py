@@ -53,6 +53,10 @@ class Structure:
     # An opened file keeps its own chain letters and residue numbers; a fold numbers A, B, … from 1.
     chain_names: tuple[str, ...] | None = None
     author_numbers: tuple[int, ...] | None = None
+    # Complexes: AlphaFold-Multimer's interface pTM (inter-chain pairs only; None for one chain),
+    # and each chain's own pTM, by chain letter.
+    iptm: float | None = None
+    chain_ptm: dict[str, float] = field(default_factory=dict)
 
     @property
     def length(self) -> int:
@@ -107,6 +111,8 @@ class Structure:
             "chains": {letter: len(c) for letter, c in zip(self.chain_letters, self.chains)},
             "mean_plddt": round(self.mean_plddt, 2),
             "ptm": None if self.ptm is None else round(self.ptm, 4),
+            "iptm": None if self.iptm is None else round(self.iptm, 4),
+            "chain_ptm": {chain: round(value, 4) for chain, value in self.chain_ptm.items()},
             "seconds": round(self.seconds, 3),
             "device": self.device,
             "model": self.model,
@@ -120,7 +126,7 @@ class Structure:
         return summary
 
     def scores(self) -> dict:
-        """Full confidence scores for download: pLDDT (or B-factors), PAE and pTM."""
+        """Full confidence scores for download: pLDDT (or B-factors), PAE, pTM, ipTM, per-chain pTM."""
         per_residue = [round(float(x), 2) for x in self.plddt]
         key = "plddt" if self.confidence_kind == "pLDDT" else "b_factor"
         return {

@@ -131,6 +131,8 @@ class Studio:
                 plddt=hit["plddt"],
                 pae=hit["pae"],
                 ptm=float(hit["ptm"]),
+                iptm=None if hit["iptm"] is None else float(hit["iptm"]),
+                chain_ptm={chain: float(v) for chain, v in hit["chain_ptm"].items()},
                 model=hit["model"],
                 device=hit["device"],
                 seconds=float(hit["seconds"]),
@@ -141,7 +143,7 @@ class Studio:
                 atom37=hit["atom37"],
                 atom37_mask=np.asarray(hit["atom37_mask"], dtype=bool),
             )
-        except (KeyError, TypeError, ValueError):  # an entry from an older layout: recompute
+        except (AttributeError, KeyError, TypeError, ValueError):  # an older layout: recompute
             return None
 
     def _structure_to_disk(self, s: Structure) -> None:
@@ -149,6 +151,8 @@ class Studio:
             "chains": list(s.chains),
             "pdb": s.pdb,
             "ptm": s.ptm,
+            "iptm": s.iptm,
+            "chain_ptm": s.chain_ptm,
             "model": s.model,
             "device": s.device,
             "seconds": s.seconds,

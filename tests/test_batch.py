@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gemmi
 import numpy as np
 import pytest
 
@@ -180,8 +181,16 @@ def test_cli_writes_every_output_file(mixed_run):
     scores = json.loads((out / "scores" / "ubq.json").read_text())
     assert len(scores["plddt"]) == len(UBIQUITIN) and len(scores["pae"]) == len(UBIQUITIN)
     assert abs(scores["ptm"] - float(summary["ubq"]["ptm"])) < 1e-4
-    assert (out / "structures" / "ubq.pdb").read_text().startswith(("ATOM", "PARENT", "MODEL", "HEADER"))
+    pdb = (out / "structures" / "ubq.pdb").read_text()
+    assert pdb.startswith("HEADER") and "PARENT" not in pdb and "REMARK 250" in pdb
     assert (out / "structures" / "insulin.pdb").is_file()
+    # ModelCIF and AlphaFold DB's PAE JSON next to them (read back with gemmi and json).
+    cif = gemmi.cif.read(str(out / "structures" / "insulin.cif")).sole_block()
+    assert list(cif.find_values("_struct_asym.id")) == ["A", "B"]
+    assert len(cif.find_values("_ma_qa_metric_local.metric_value")) == len(INSULIN_A) + len(INSULIN_B)
+    pae = json.loads((out / "scores" / "ubq.pae.json").read_text())
+    assert np.array(pae[0]["predicted_aligned_error"]).shape == (len(UBIQUITIN),) * 2
+    assert not (out / "structures" / "has_x.cif").exists()
     contacts = np.load(out / "contacts" / "ubq.npy")
     assert contacts.shape == (len(UBIQUITIN),) * 2 and np.allclose(contacts, contacts.T, atol=1e-3)
     assert not (out / "structures" / "has_x.pdb").exists()
