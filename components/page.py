@@ -12,6 +12,7 @@ from components.analysis_tabs import (
     build_contacts_tab,
     build_localization_tab,
     build_ptm_tab,
+    cleared_analysis,
     make_analyze_handler,
     make_rethreshold_handler,
     ptm_types_phrase,
@@ -25,6 +26,7 @@ from components.batch_tab import (
 from components.predict_flow import make_predict_handler, make_retry_handler
 from components.sequence_input import build_sequence_input
 from components.structure_tab import build_structure_tab, make_fold_handler, make_restyle_handler
+from components.workbench import build_workbench_panel, make_compare_handler, make_inspect_handler
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "assets" / "style.css"
 
@@ -92,6 +94,8 @@ def build_page(
         with gr.Tabs() as tabs:
             with gr.Tab("Structure", id="structure"):
                 structure = build_structure_tab(script_url)
+                workbench = build_workbench_panel()
+                compare_model = gr.File(visible=False, label="Model structure", elem_id="compare-model")
             with gr.Tab("PTM sites", id="ptm"):
                 analysis_status = gr.HTML("", label="Analysis status", elem_id="analysis-status")
                 ptm = build_ptm_tab(ptm_types)
@@ -174,6 +178,45 @@ def build_page(
             "and a ZIP of the same files predict.py writes out.",
             concurrency_limit=1,  # batches share the models with the other tabs: one at a time
             concurrency_id="batch",
+        )
+        inspect = make_inspect_handler(studio, structure, workbench, sequence.text, script_url)
+        inspect_outputs = [*structure.fold_outputs, sequence.text, workbench.chain, workbench.notes]
+        workbench.upload.upload(
+            inspect,
+            inputs=[workbench.upload],
+            outputs=inspect_outputs,
+            api_name="open_structure",  # the page's upload; /inspect (below) is the API
+            api_visibility="private",
+        ).then(
+            lambda: cleared_analysis(analysis) | {status: ""},
+            outputs=[status, *analysis.outputs],
+            api_visibility="private",
+        )
+        workbench.chain.input(
+            inspect,
+            inputs=[workbench.upload, workbench.chain],
+            outputs=inspect_outputs,
+            api_name="inspect",
+            api_description="A structure file (PDB/mmCIF, plain or gzip) and a chain (empty: the first "
+            "protein chain): viewer, structure file, summary (DSSP fractions; B-factor or pLDDT), plots, "
+            "scores JSON with ss and rsa, the chain's sequence and what the file held.",
+        )
+        compare_shown, compare_files = make_compare_handler(studio, structure, workbench, script_url)
+        workbench.compare_button.click(
+            compare_shown,
+            inputs=[structure.pdb_state, workbench.reference],
+            outputs=[workbench.compare_json, workbench.distance_plot, structure.viewer],
+            api_visibility="private",
+        )
+        compare_trigger = gr.Button(visible=False, elem_id="compare-files")
+        compare_trigger.click(
+            compare_files,
+            inputs=[compare_model, workbench.reference],
+            outputs=workbench.compare_json,
+            api_name="compare",
+            api_description="TM-align of a model structure file against a reference structure file: "
+            "TM-score by reference and by model, RMSD, aligned length, sequence identity, per-residue "
+            "Cα distances.",
         )
         restyle = make_restyle_handler(structure, script_url)
         for control in (structure.style, structure.coloring):

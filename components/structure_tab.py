@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
+import numpy as np
 
 from components.confidence_plots import pae_figure, plddt_figure
 from components.structure_viewer import COLORINGS, STYLES, placeholder, render_structure
@@ -39,6 +40,8 @@ class StructureTab:
     coloring: gr.Radio
     pdb_state: gr.State  # {"pdb", "residues"} of the shown structure, for re-drawing it
     retry: gr.Button  # forget a failed ESMFold load and try again on the next fold
+    cif_file: gr.File  # ModelCIF (mmCIF with pLDDT, pTM, ipTM as QA metrics)
+    pae_file: gr.File  # PAE in AlphaFold DB's JSON format
 
     @property
     def fold_outputs(self) -> list:
@@ -53,6 +56,8 @@ class StructureTab:
             self.scores_file,
             self.pdb_state,
             self.retry,
+            self.cif_file,
+            self.pae_file,
         ]
 
 
@@ -74,32 +79,47 @@ def write_downloads(structure: Any, root: Path) -> StructureDownloads:
     paths = StructureDownloads(
         *(folder / f"{name}{suffix}" for suffix in (".pdb", ".scores.json", ".cif", ".pae.json"))
     )
-    Path(paths.pdb).write_text(pdb_with_header(structure, dt.date.today()))
     Path(paths.scores).write_text(json.dumps(structure.scores()))
+    if structure.pae is None:  # an opened file, not a fold: its own coordinates, no PAE or ModelCIF
+        Path(paths.pdb).write_text(structure.pdb)
+        return StructureDownloads(str(paths.pdb), str(paths.scores), None, None)
+    Path(paths.pdb).write_text(pdb_with_header(structure, dt.date.today()))
     Path(paths.cif).write_text(to_modelcif(structure))
     Path(paths.pae).write_text(pae_json(structure))
     return StructureDownloads(*map(str, paths))
+
+
+def _verdict(ptm: float) -> str:
+    if ptm >= 0.7:
+        return "confident overall fold"
+    if ptm >= 0.5:
+        return "fold partly reliable"
+    return "overall fold unreliable (pTM < 0.5): trust only high-pLDDT regions"
 
 
 def summary_html(structure: Any) -> str:
     """Headline numbers as a small table; every user-supplied string is HTML-escaped."""
     s = structure.summary()
     chains = ", ".join(f"{c}: {n}" for c, n in s["chains"].items())
-    verdict = (
-        "confident overall fold"
-        if s["ptm"] >= 0.7
-        else "fold partly reliable"
-        if s["ptm"] >= 0.5
-        else "overall fold unreliable (pTM < 0.5): trust only high-pLDDT regions"
-    )
     rows = [
         ("Protein", s["id"]),
         ("Length", f"{s['length']} residues" + (f" ({chains})" if len(s["chains"]) > 1 else "")),
-        ("Mean pLDDT", f"{s['mean_plddt']:.1f} / 100"),
-        ("pTM", f"{s['ptm']:.3f} ({verdict})"),
-        ("Time", f"{s['seconds']:.2f} s on {s['device']}"),
-        ("Model", s["model"]),
     ]
+    if s.get("mean_plddt") is not None:
+        rows.append(("Mean pLDDT", f"{s['mean_plddt']:.1f} / 100"))
+    if s.get("mean_b_factor") is not None:
+        rows.append(("Mean B-factor", f"{s['mean_b_factor']:.1f} Å² (experimental: not a confidence)"))
+    if s.get("ptm") is not None:
+        rows.append(("pTM", f"{s['ptm']:.3f} ({_verdict(s['ptm'])})"))
+    if s.get("iptm") is not None:
+        per_chain = ", ".join(f"{c} {v:.2f}" for c, v in s["chain_ptm"].items())
+        rows.append(("ipTM", f"{s['iptm']:.3f} (interface; per-chain pTM: {per_chain})"))
+    if s.get("secondary_structure"):
+        f = s["secondary_structure"]
+        rows.append(("DSSP", f"helix {f['helix']:.0%} · strand {f['strand']:.0%} · coil {f['coil']:.0%}"))
+    if s.get("seconds"):
+        rows.append(("Time", f"{s['seconds']:.2f} s on {s['device']}"))
+    rows.append(("Model", s["model"]))
     if s["notes"]:
         rows.append(("Notes", "; ".join(s["notes"])))
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
@@ -127,7 +147,11 @@ def build_structure_tab(script_url: str) -> StructureTab:
             # Stacked, not side by side: half a column is too narrow and Gradio cuts the names short.
             with gr.Column():
                 pdb_file = gr.File(label="Structure (.pdb)", elem_id="pdb-download")
-                scores_file = gr.File(label="Scores (.json: pLDDT, PAE, pTM)", elem_id="scores-download")
+                scores_file = gr.File(
+                    label="Scores (.json: pLDDT, PAE, pTM, DSSP, RSA)", elem_id="scores-download"
+                )
+                cif_file = gr.File(label="ModelCIF (.cif: pLDDT, pTM, ipTM)", elem_id="cif-download")
+                pae_file = gr.File(label="PAE (.json, AlphaFold DB format)", elem_id="pae-download")
             with gr.Accordion("Summary (JSON)", open=False):
                 summary = gr.JSON(label="Summary (JSON)", elem_id="structure-summary")
     with gr.Row():
@@ -136,7 +160,7 @@ def build_structure_tab(script_url: str) -> StructureTab:
     pdb_state = gr.State(None)
     return StructureTab(
         viewer, pdb_file, summary, status, plddt_plot, pae_plot, scores_file, style, coloring, pdb_state,
-        retry,
+        retry, cif_file, pae_file,
     )  # fmt: skip
 
 
@@ -165,20 +189,38 @@ def structure_outputs(
 ) -> dict:
     downloads = write_downloads(structure, root)
     residues = structure.residues()
+    coloring = coloring or "pLDDT"
+    if structure.confidence_kind != "pLDDT" and coloring == "pLDDT":
+        coloring = "secondary structure"  # B-factors are no confidence: do not paint them as one
     return {
         tab.viewer: render_structure(
-            structure.pdb, script_url, style or "cartoon", coloring or "pLDDT", residues=residues
+            structure.pdb, script_url, style or "cartoon", coloring, residues=residues, ss=structure.ss
         ),
         tab.pdb_file: downloads.pdb,
         tab.summary: structure.summary(),
         tab.status: summary_html(structure),
         tab.plddt_plot: plddt_figure(
-            structure.plddt, "".join(structure.chains), structure.chain_ids, structure.residue_numbers
+            structure.plddt,
+            "".join(structure.chains),
+            structure.chain_ids,
+            structure.residue_numbers,
+            structure.ss,
+            structure.rsa,
+            structure.confidence_kind,
         ),
-        tab.pae_plot: pae_figure(structure.pae, structure.chain_ids),
+        tab.pae_plot: None if structure.pae is None else pae_figure(structure.pae, structure.chain_ids),
         tab.scores_file: downloads.scores,
-        tab.pdb_state: {"pdb": structure.pdb, "residues": residues},
+        tab.pdb_state: {
+            "pdb": structure.pdb,
+            "residues": residues,
+            "ss": structure.ss,
+            "id": structure.id,
+            "sequence": "".join(structure.chains),
+            "ca": None if structure.ca is None else np.round(structure.ca, 3).tolist(),
+        },
         tab.retry: gr.update(visible=False),
+        tab.cif_file: downloads.cif,
+        tab.pae_file: downloads.pae,
     }
 
 
@@ -214,6 +256,10 @@ def make_restyle_handler(tab: StructureTab, script_url: str):
         if not shown:
             return {}
         residues = [tuple(r) for r in shown["residues"]]
-        return {tab.viewer: render_structure(shown["pdb"], script_url, style, coloring, residues=residues)}
+        return {
+            tab.viewer: render_structure(
+                shown["pdb"], script_url, style, coloring, residues=residues, ss=shown.get("ss")
+            )
+        }
 
     return restyle

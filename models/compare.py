@@ -142,3 +142,19 @@ def compare_structures(
     model_ca, model_seq = chain_ca(model, model_chain)
     reference_ca, reference_seq = chain_ca(reference, reference_chain)
     return compare(model_ca, model_seq, reference_ca, reference_seq)
+
+
+def reference_in_model_frame(comparison: Comparison, reference_pdb: str) -> str:
+    """The reference's PDB text moved into the model's frame (the inverse of `superpose`), so a
+    viewer can draw both without touching the model's own coordinates."""
+    import gemmi
+
+    structure = gemmi.read_pdb_string(reference_pdb)
+    rotation, translation = np.asarray(comparison.rotation), np.asarray(comparison.translation)
+    for model in structure:
+        for chain in model:
+            for residue in chain:
+                for atom in residue:
+                    xyz = (np.array(atom.pos.tolist()) - translation) @ rotation
+                    atom.pos = gemmi.Position(*map(float, xyz))
+    return structure.make_pdb_string()

@@ -57,6 +57,10 @@ class Structure:
     # and each chain's own pTM, by chain letter.
     iptm: float | None = None
     chain_ptm: dict[str, float] = field(default_factory=dict)
+    # DSSP 3-state secondary structure per residue ("H", "E", "C") and relative solvent
+    # accessibility (0-1, NaN where unknown); filled by models.studio after a fold or an open.
+    ss: str | None = None
+    rsa: np.ndarray | None = None
 
     @property
     def length(self) -> int:
@@ -119,6 +123,13 @@ class Structure:
             "chunk_size": self.chunk_size,
             "notes": list(self.notes),
         }
+        if self.ss:
+            helix, strand = self.ss.count("H") / len(self.ss), self.ss.count("E") / len(self.ss)
+            summary["secondary_structure"] = {
+                "helix": round(helix, 4),
+                "strand": round(strand, 4),
+                "coil": round(1 - helix - strand, 4),
+            }
         if self.confidence_kind != "pLDDT":  # an experimental file: its B-factors are no pLDDT
             summary["mean_plddt"] = None
             summary["mean_b_factor"] = round(self.mean_plddt, 2)
@@ -134,4 +145,6 @@ class Structure:
             "sequence": ":".join(self.chains),
             key: per_residue,
             "pae": None if self.pae is None else [[round(float(x), 2) for x in row] for row in self.pae],
+            "ss": self.ss,
+            "rsa": None if self.rsa is None else [None if x != x else round(float(x), 3) for x in self.rsa],
         }

@@ -15,9 +15,11 @@ from models.files import cache_root
 from models.folding import DEFAULT_FOLD_MODEL, Folder
 from models.gpu import gpu_task
 from models.memo import LockedLRU
+from models.secondary import SecondaryStructureUnavailable, relative_accessibility, secondary_structure
 from models.sequences import Protein, check_foldable
 from models.settings import DEFAULT_MAX_FOLD_LENGTH
 from models.structure import Structure
+from models.structure_file import read_structure, to_structure
 from models.tasks import BACKBONE_TASKS
 
 
@@ -74,8 +76,18 @@ class Studio:
             cached = _fold_on_accelerator(self.folder, protein)
             self._structure_to_disk(cached)
             self._structures.put(protein.sequence, cached)
+        if cached.ss is None:
+            with_secondary(cached)
         # Same coordinates, but the caller's record id.
         return cached if cached.id == protein.id else replace(cached, id=protein.id)
+
+    def inspect(self, source, name: str = "", chain: str | None = None) -> tuple[Structure, dict]:
+        """A structure file (PDB/mmCIF, gzip or not) opened as the app's Structure (one chain,
+        the first protein chain by default) with its secondary structure and accessibility,
+        and what the file held (chains, what was skipped or mapped). Raises StructureFileError."""
+        opened = read_structure(source, name)
+        structure = to_structure(opened, chain, self.config.max_analyze_length)
+        return with_secondary(structure), opened.summary()
 
     def cached_structure(self, protein: Protein) -> Structure | None:
         """The structure of this exact sequence if it was already folded (never folds)."""
@@ -168,6 +180,17 @@ class Studio:
             }
         )
         self.result_cache.put(self.fold_model_key, "structure", ":".join(s.chains), arrays, extra)
+
+
+def with_secondary(structure: Structure) -> Structure:
+    """Fill `ss` and `rsa` (DSSP 3-state, relative accessibility) where atoms allow; a structure
+    without full-atom coordinates keeps them None rather than failing the fold."""
+    try:
+        structure.ss = secondary_structure(structure)[0]
+        structure.rsa = relative_accessibility(structure)
+    except SecondaryStructureUnavailable:
+        pass
+    return structure
 
 
 @gpu_task(duration=180)
