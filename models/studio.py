@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -190,6 +191,9 @@ def with_secondary(structure: Structure) -> Structure:
         structure.rsa = relative_accessibility(structure)
     except SecondaryStructureUnavailable:
         pass
+    except Exception:  # noqa: BLE001 - an add-on to the fold (pydssp fails on chains < 6): keep the fold
+        logging.getLogger(__name__).warning("No secondary structure for %s", structure.id, exc_info=True)
+        structure.ss = structure.rsa = None
     return structure
 
 

@@ -21,7 +21,8 @@ def _fold(client, text):
 
 
 def test_fold_returns_viewer_pdb_and_summary(client):
-    viewer, pdb_path, summary, status, *_rest, scores_path = _fold(client, ">ubq test\n" + UBIQUITIN)
+    out = _fold(client, ">ubq test\n" + UBIQUITIN)
+    viewer, pdb_path, summary, status, scores_path = out[0], out[1], out[2], out[3], out[6]
     assert viewer.startswith("<iframe") and "srcdoc=" in viewer
     residues = ca_residues(Path(pdb_path).read_text())
     assert len(residues) == len(UBIQUITIN)  # one CA per residue
@@ -81,7 +82,7 @@ def test_3dmol_is_served_by_the_app_itself(app_url):
 def test_missing_fold_model_explains_the_fix_in_the_tab(tmp_path):
     studio = Studio(StudioConfig(fold_model=str(tmp_path / "absent"), device="cpu"))
     fold = fold_handler(studio, tmp_path)
-    viewer, pdb, summary, status, plddt, pae, scores, state, _retry = fold(UBIQUITIN)
+    viewer, pdb, summary, status, plddt, pae, scores, state, *_rest = fold(UBIQUITIN)
     assert pdb is None and plddt is None and state is None
     assert "ESMFold is not available" in viewer  # the message itself is said once, in the status
     for text in (status, summary["error"]):
