@@ -11,8 +11,8 @@ from transformers import EsmConfig, EsmModel
 
 import models.backbone_weights as backbone_weights
 from models.backbone import Backbone, BackboneOutput, token_budget_batches, window_spans
-from models.errors import BackboneUnavailable
 from models.contacts import long_range_precision as precision_of_top_pairs
+from models.errors import BackboneUnavailable
 from models.pdb import cb_coordinates
 from tests.conftest import FIXTURES, UBIQUITIN
 
