@@ -73,7 +73,7 @@ def measure_sumo(studio) -> dict:
 
 def measure_localization(studio, outcomes: Path | None = None) -> dict:
     from training import data
-    from training.shipped import annotate_in_chunks, localization_calibration, localization_records
+    from training.shipped import annotate_scl, localization_calibration, localization_records
 
     path = HEADS / "localization.json"
     card = json.loads(path.read_text())
@@ -85,13 +85,11 @@ def measure_localization(studio, outcomes: Path | None = None) -> dict:
     for split in ("eval", "heldout"):
         if split in records:
             continue
-        df = data.scl_split(split)
         started = time.perf_counter()
-        annotations = annotate_in_chunks(studio, _proteins(df))
-        print(
-            f"localization {split}: {len(df)} proteins in {time.perf_counter() - started:.0f} s", flush=True
-        )
-        records[split] = localization_records(list(df.scl), annotations)
+        truth, annotations = annotate_scl(studio, split)
+        seconds = time.perf_counter() - started
+        print(f"localization {split}: {len(truth)} proteins in {seconds:.0f} s", flush=True)
+        records[split] = localization_records(truth, annotations)
         if outcomes:
             write_json(outcomes, records)
     calibration = localization_calibration(records["eval"], records["heldout"])
@@ -99,12 +97,6 @@ def measure_localization(studio, outcomes: Path | None = None) -> dict:
     card["calibration"] = calibration
     write_json(path, card)
     return {k: v for k, v in calibration.items() if not k.endswith("bins")}
-
-
-def _proteins(df) -> list:
-    from models.sequences import Protein
-
-    return [Protein(entry, (sequence,)) for entry, sequence in zip(df.index, df.seq)]
 
 
 def measure_contacts(studio) -> dict:

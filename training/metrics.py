@@ -63,8 +63,8 @@ def reliability_bins(confidence, correct, width: float = BIN_WIDTH) -> list[dict
         members = index == k
         bins.append(
             {
-                "from": round(k * width, 2),
-                "to": round((k + 1) * width, 2),
+                "from": round(float(k * width), 2),
+                "to": round(float((k + 1) * width), 2),
                 "n": int(members.sum()),
                 "accuracy": round(float(correct[members].mean()), 4),
             }

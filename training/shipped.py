@@ -87,22 +87,20 @@ def localization_regression_sample(annotator: Annotator, seed: int) -> dict:
     }
 
 
-def localization_probabilities(
-    annotator: Annotator, split: str, classes: list[str], limit: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(true class index, probabilities per class) of every protein of an SCL2205 split, each
-    protein run through Annotator.annotate like any input."""
+def annotate_scl(annotator: Annotator, split: str, limit: int | None = None) -> tuple[list[str], list]:
+    """(true classes, annotations) of an SCL2205 split, each protein run through
+    Annotator.annotate like any input."""
     df = data.scl_split(split)
     if limit:
         df = df.iloc[:limit]
-    index = {c: i for i, c in enumerate(classes)}
-    labels = np.array([index[c] for c in df.scl])
     annotations = annotate_in_chunks(annotator, [Protein(e, (s,)) for e, s in zip(df.index, df.seq)])
-    return labels, np.array([[a.localization[c] for c in classes] for a in annotations])
+    return list(df.scl), annotations
 
 
-def final_localization_metrics(annotator: Annotator, classes: list[str], limit: int | None = None) -> dict:
-    labels, probs = localization_probabilities(annotator, "heldout", classes, limit)
+def final_localization_metrics(truth: list[str], annotations: list, classes: list[str]) -> dict:
+    index = {c: i for i, c in enumerate(classes)}
+    labels = np.array([index[c] for c in truth])
+    probs = np.array([[a.localization[c] for c in classes] for a in annotations])
     return localization_scores(labels, probs, membrane_classes(classes))
 
 
@@ -303,7 +301,11 @@ def run(args, argv: list[str]) -> None:
     loc_card["regression_sample"] = localization_regression_sample(annotator, args.seed)
     limit = SMOKE_LIMIT if args.smoke else None
     sumo_card["metrics"]["final"] = final_sumo_metrics(annotator, limit)
-    loc_card["metrics"]["heldout"] = final_localization_metrics(annotator, data.scl_classes(), limit)
+    evaluation, heldout = (annotate_scl(annotator, split, limit) for split in ("eval", "heldout"))
+    loc_card["metrics"]["heldout"] = final_localization_metrics(*heldout, data.scl_classes())
+    loc_card["calibration"] = localization_calibration(
+        localization_records(*evaluation), localization_records(*heldout)
+    )
     write_card(sumo_head, sumo_card, args.out, started, stages)
     write_card(loc_head, loc_card, args.out, started, stages)
     print(json.dumps({"ptm_sumo": sumo_card["metrics"], "localization": loc_card["metrics"]}, indent=2))
