@@ -14,12 +14,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import gradio as gr
 
 from components.annotation_plots import contacts_figure, localization_figure, ptm_figure
+from components.percentages import class_percentages, split_percentages
 from components.structure_tab import error_html
 from components.structure_viewer import placeholder, render_structure
+from components.trust import closeness_sentence, localization_confidence_note, localization_trust_html
 from models.errors import BackboneUnavailable, SequenceError
 from models.sequences import parse_one
 
@@ -128,40 +131,49 @@ def build_contacts_tab() -> ContactsTab:
 
 
 def localization_summary(loc: dict, card: dict | None) -> str:
+    """Top class, top three, membrane vs soluble, the low-confidence note, the most similar
+    training proteins and the head's held-out accuracy. Percentages are the plot's (one rounding
+    for both, adding up to 100.0%), and membrane + soluble read 100.0% together."""
     if not loc.get("probabilities"):
         return f"<p>{html.escape(loc.get('note', 'No localization.'))}</p>"
-    top = loc["top"]
-    top3 = "".join(f"<li>{html.escape(t['class'])}: {t['probability']:.1%}</li>" for t in loc["top3"])
-    metrics = (card or {}).get("metrics", {}).get("heldout", {})
-    honesty = ""
-    if metrics:
-        honesty = (
-            f"<p class='model-note'>On SCL2205's held-out test set this head is right "
-            f"{metrics['accuracy']:.0%} of the time (top-3: {metrics['top3_accuracy']:.0%}); "
-            "Cytoplasm, Nucleus and Cytoplasm;Nucleus are often confused.</p>"
-        )
+    probabilities = loc["probabilities"]
+    shown = class_percentages(probabilities)
+    ranked = sorted(probabilities, key=lambda c: -probabilities[c])
+    top = ranked[0]
+    top3 = "".join(f"<li>{html.escape(c)}: {shown[c]}</li>" for c in ranked[:3])
+    membrane, soluble = split_percentages(loc["membrane"])
     return (
-        f"<div class='loc-summary'><p><strong>{html.escape(top['class'])}</strong> "
-        f"({top['probability']:.1%})</p><ol>{top3}</ol>"
-        f"<p>Membrane {loc['membrane']:.1%} · soluble {loc['soluble']:.1%}</p>"
-        f"{similar_table(loc.get('similar_training_proteins', []))}{honesty}</div>"
+        f"<div class='loc-summary'><p><strong>{html.escape(top)}</strong> ({shown[top]})</p><ol>{top3}</ol>"
+        f"{localization_confidence_note(probabilities, card)}"
+        f"<p>Membrane {membrane} · soluble {soluble}</p>"
+        f"{similar_table(loc.get('similar_training_proteins', []), card)}"
+        f"{localization_trust_html(card)}</div>"
     )
 
 
-def similar_table(similar: list[dict]) -> str:
+UNIPROT_ENTRY = "https://www.uniprot.org/uniprotkb/{}/entry"
+SIMILARITY_CAPTION = (
+    "Similarity: cosine similarity of the two proteins' embeddings in the head's PCA projection "
+    "(1 = identical embeddings; a training protein scores 1.00 against itself). "
+)
+
+
+def similar_table(similar: list[dict], card: dict | None = None) -> str:
     """The training proteins most similar to this one, whose annotated compartments vote in the
-    prediction: evidence the user can check (UniProt accessions, cosine similarity)."""
+    prediction: evidence the user can check (UniProt accessions link to their entries)."""
     if not similar:
         return ""
     rows = "".join(
-        f"<tr><td>{html.escape(s['entry'])}</td><td>{html.escape(s['localization'])}</td>"
-        f"<td>{s['similarity']:.2f}</td></tr>"
+        f"<tr><td><a href='{html.escape(UNIPROT_ENTRY.format(quote(s['entry'], safe='')))}' "
+        f"target='_blank' rel='noopener noreferrer'>{html.escape(s['entry'])}</a></td>"
+        f"<td>{html.escape(s['localization'])}</td><td>{s['similarity']:.2f}</td></tr>"
         for s in similar
     )
     return (
         "<table class='similar-proteins'><caption>Most similar training proteins</caption>"
         "<thead><tr><th>UniProt</th><th>annotated</th><th>similarity</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
+        f"<p class='similarity-scale'>{html.escape(SIMILARITY_CAPTION + closeness_sentence(card))}</p>"
     )
 
 
