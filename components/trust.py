@@ -124,11 +124,13 @@ def ptm_empty_states_html(
     lines = []
     for name, residues in ptm_types:
         mine = [s for s in sites if s["type"] == name]
-        if not mine or not any(aa in residues for aa in sequence):
+        if not any(aa in residues for aa in sequence):
             lines.append(
                 f"No {residues_phrase(residues).replace(' / ', ' or ')} in this sequence, "
                 f"so no {name} site to score."
             )
+            continue
+        if not mine:  # not scored (no such head ran): nothing true to say about its sites
             continue
         best = max(mine, key=lambda s: (s["probability"], -s["position"]))
         if best["probability"] < threshold:
