@@ -1,6 +1,7 @@
 """Batch prediction from the command line: a (multi-)FASTA in, CSVs and per-protein files out.
 
     python predict.py proteome.fasta --out results/ --tasks ptm,localization
+    python predict.py proteome.fasta --out results/ --tasks embeddings
     accelerate launch --multi_gpu --num_processes 2 predict.py proteome.fasta --out results/
     torchrun --nproc_per_node 2 predict.py proteome.fasta --out results/
 
@@ -29,7 +30,7 @@ from models.head_cards import HeadCardError
 from models.sequences import SequenceError
 from models.settings import add_model_arguments
 from models.studio import Studio, StudioConfig, default_result_cache
-from models.tasks import ALL_TASKS
+from models.tasks import ALL_TASKS, DEFAULT_TASKS
 
 MAX_INPUT_BYTES = 1024**3  # a whole proteome fits many times over; beyond this, split the file
 MAX_RECORDS = 1_000_000
@@ -47,8 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True, help="output directory (re-runs resume in it)")
     parser.add_argument(
         "--tasks",
-        default=",".join(ALL_TASKS),
-        help=f"comma-separated subset of {','.join(ALL_TASKS)} (default: all)",
+        default=",".join(DEFAULT_TASKS),
+        help=f"comma-separated subset of {','.join(ALL_TASKS)} (default: {','.join(DEFAULT_TASKS)}; "
+        "embeddings writes the backbone's per-residue and mean embeddings as .npy)",
     )
     add_model_arguments(parser)
     parser.add_argument(

@@ -17,18 +17,35 @@ from typing import Any
 from urllib.parse import quote
 
 import gradio as gr
+import numpy as np
 
 from components.annotation_plots import contacts_figure, localization_figure, ptm_figure
+from components.contacts_view import (
+    TOP_CONTACT_COLUMNS,
+    contact_lines,
+    top_contacts_rows,
+    write_contact_files,
+)
 from components.percentages import class_percentages, split_percentages
 from components.structure_tab import error_html
 from components.structure_viewer import placeholder, render_structure
-from components.trust import closeness_sentence, localization_confidence_note, localization_trust_html
+from components.trust import (
+    closeness_sentence,
+    contacts_trust_html,
+    localization_confidence_note,
+    localization_trust_html,
+    ptm_empty_states_html,
+    ptm_trust_html,
+)
+from models.annotation_json import contacts_json_for, localization_json_for, ptm_json_for
+from models.contacts import read_contacts_card
+from models.embeddings import write_embeddings
 from models.errors import BackboneUnavailable, SequenceError
 from models.sequences import parse_one
 
 log = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 0.5
-TABLE_COLUMNS = ["position", "residue", "type", "probability", "window (±7)"]
+TABLE_COLUMNS = ["chain", "position", "residue", "type", "probability", "window (±7)"]
 NO_FOLD_YET = "Fold the same sequence (Structure tab) to see the sites in 3D."
 ESM_CONTACTS_NOTE = (
     "ESM-2 contact probabilities from the backbone's attention maps. Fold the same sequence to "
@@ -38,6 +55,7 @@ ESM_CONTACTS_NOTE = (
 
 @dataclass
 class PtmTab:
+    subject: gr.HTML  # which protein these results belong to
     threshold: gr.Slider
     plot: gr.Plot
     table: gr.Dataframe
@@ -45,19 +63,27 @@ class PtmTab:
     viewer: gr.HTML
     json: gr.JSON
     state: gr.State  # the last result's sequence and sites, for re-thresholding without recomputing
+    trust: gr.HTML  # the head cards' test figures at the current threshold
+    empty: gr.HTML  # "no site at or above …; the highest is …", per PTM type
 
 
 @dataclass
 class LocalizationTab:
+    subject: gr.HTML
     plot: gr.Plot
     summary: gr.HTML
     json: gr.JSON
+    embeddings: gr.File  # the backbone's last layer per residue and its mean, per chain (.npy)
 
 
 @dataclass
 class ContactsTab:
+    subject: gr.HTML
     note: gr.HTML
     plot: gr.Plot
+    top: gr.Dataframe  # the top L/5 long-range contacts
+    files: gr.File  # CSV (pairs > 0.1) and .npy of each chain's map
+    viewer: gr.HTML  # the top contacts as lines on the fold
 
 
 @dataclass
@@ -75,6 +101,9 @@ class AnalysisTabs:
             *(self.status, loc.plot, loc.summary, loc.json),
             *(ptm.plot, ptm.table, ptm.csv, ptm.json, ptm.viewer),
             *(con.plot, con.note, ptm.state),
+            *(ptm.subject, loc.subject, con.subject),
+            loc.embeddings,
+            *(ptm.trust, ptm.empty, con.top, con.files, con.viewer),
         ]
 
 
@@ -86,29 +115,56 @@ def ptm_types_phrase(ptm_types: list[tuple[str, str]]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def subject_html(protein) -> str:
+    """'Results for ubiquitin · 76 residues' (a complex: each chain's letter and length)."""
+    if protein is None:
+        return ""
+    if len(protein.chains) == 1:
+        size = f"{protein.length:,} residues"
+    else:
+        size = ", ".join(f"chain {c} {len(p.residues):,} aa" for c, p in protein.per_chain())
+    return (
+        f"<p class='result-subject'>Results for <strong>{html.escape(protein.id)}</strong> · "
+        f"{html.escape(size)}</p>"
+    )
+
+
+def _subject(label: str) -> gr.HTML:
+    return gr.HTML("", label=label, elem_classes=["result-subject-box"])
+
+
 def build_localization_tab() -> LocalizationTab:
+    subject = _subject("Localization: protein")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            plot = gr.Plot(label="Localization", elem_id="localization-plot")
+            plot = gr.Plot(label="Localization plot", elem_id="localization-plot")
         with gr.Column(scale=2):
-            summary = gr.HTML("", elem_id="localization-summary")
+            summary = gr.HTML("", label="Localization summary", elem_id="localization-summary")
             with gr.Accordion("Probabilities (JSON)", open=False):
-                probabilities = gr.JSON(label="Localization", elem_id="localization-json")
-    return LocalizationTab(plot, summary, probabilities)
+                probabilities = gr.JSON(label="Localization (JSON)", elem_id="localization-json")
+            embeddings = gr.File(
+                label="ESM-2 embeddings (.npy: per residue L × D float16, and the mean)",
+                file_count="multiple",
+                elem_id="embeddings-download",
+            )
+    return LocalizationTab(subject, plot, summary, probabilities, embeddings)
 
 
-def build_ptm_tab(ptm_types: list[tuple[str, str]]) -> PtmTab:
+def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
     gr.Markdown(
         f"Per-residue probability of {ptm_types_phrase(ptm_types)} at every candidate residue, "
         "one track per PTM type. Add your own type with `python -m training site-head`.",
         elem_id="ptm-intro",
     )
+    subject = _subject("PTM sites: protein")
     threshold = gr.Slider(
         0.0, 1.0, value=DEFAULT_THRESHOLD, step=0.01, label="Threshold", elem_id="ptm-threshold"
     )
+    trust = gr.HTML(ptm_trust_html(site_cards, DEFAULT_THRESHOLD), label="PTM trust", elem_id="ptm-trust-box")
     plot = gr.Plot(label="PTM probability", elem_id="ptm-plot")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
+            empty = gr.HTML("", label="PTM sites: none above the threshold", elem_id="ptm-empty-box")
             table = gr.Dataframe(
                 headers=TABLE_COLUMNS,
                 label="Predicted sites (above threshold)",
@@ -118,16 +174,33 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]]) -> PtmTab:
             )
             csv_file = gr.File(label="All candidate sites (.csv)", elem_id="ptm-csv")
         with gr.Column(scale=2):
-            viewer = gr.HTML(placeholder(NO_FOLD_YET, 360), elem_id="ptm-viewer")
+            viewer = gr.HTML(placeholder(NO_FOLD_YET, 360), label="PTM sites in 3D", elem_id="ptm-viewer")
     with gr.Accordion("Sites (JSON)", open=False):
-        sites_json = gr.JSON(label="PTM sites", elem_id="ptm-json")
-    return PtmTab(threshold, plot, table, csv_file, viewer, sites_json, gr.State(None))
+        sites_json = gr.JSON(label="PTM sites (JSON)", elem_id="ptm-json")
+    return PtmTab(subject, threshold, plot, table, csv_file, viewer, sites_json, gr.State(None), trust, empty)
 
 
 def build_contacts_tab() -> ContactsTab:
-    note = gr.HTML("", elem_id="contacts-note")
-    plot = gr.Plot(label="Contact map", elem_id="contacts-plot")
-    return ContactsTab(note, plot)
+    subject = _subject("Contacts: protein")
+    note = gr.HTML("", label="Contacts note", elem_id="contacts-note")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            plot = gr.Plot(label="Contact map", elem_id="contacts-plot")
+        with gr.Column(scale=2):
+            top = gr.Dataframe(
+                headers=TOP_CONTACT_COLUMNS,
+                label="Top L/5 long-range contacts (|i−j| ≥ 24)",
+                interactive=False,
+                max_height=300,
+                elem_id="contacts-top",
+            )
+            files = gr.File(
+                label="Contact maps (.csv: pairs > 0.1; .npy: the whole map)",
+                file_count="multiple",
+                elem_id="contacts-download",
+            )
+    viewer = gr.HTML(placeholder(NO_FOLD_YET, 360), label="Top contacts in 3D", elem_id="contacts-viewer")
+    return ContactsTab(subject, note, plot, top, files, viewer)
 
 
 def localization_summary(loc: dict, card: dict | None) -> str:
@@ -179,7 +252,7 @@ def similar_table(similar: list[dict], card: dict | None = None) -> str:
 
 def _site_rows(sequence_sites: list[dict], threshold: float) -> list[list]:
     return [
-        [s["position"], s["residue"], s["type"], round(s["probability"], 3), s["window"]]
+        [s.get("chain", "A"), s["position"], s["residue"], s["type"], round(s["probability"], 3), s["window"]]
         for s in sequence_sites
         if s["probability"] >= threshold
     ]
@@ -191,76 +264,159 @@ def _write_sites_csv(record_id: str, sites: list[dict], root: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["id", "position", "residue", "type", "probability", "window"])
+        writer.writerow(["id", "chain", "position", "residue", "type", "probability", "window"])
         for s in sites:
-            writer.writerow(
-                [record_id, s["position"], s["residue"], s["type"], s["probability"], s["window"]]
-            )
+            row = [s.get("chain", "A"), s["position"], s["residue"], s["type"], s["probability"], s["window"]]
+            writer.writerow([record_id, *row])
     return str(path)
 
 
-def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, download_root: Path | None = None):
-    """The Analyze event (text, threshold -> every analysis output) and the per-task endpoints."""
-    root = download_root or Path(tempfile.mkdtemp(prefix="protein-studio-analysis-"))
+ANSWERS = {"localization": localization_json_for, "ptm": ptm_json_for, "contacts": contacts_json_for}
+
+
+def cleared_analysis(tabs: AnalysisTabs) -> dict:
+    """Every analysis output emptied: nothing from an earlier protein may pass for this one's."""
+    return {
+        **{component: None for component in tabs.outputs},
+        tabs.ptm.viewer: placeholder(NO_FOLD_YET, 360),
+        tabs.contacts.viewer: placeholder(NO_FOLD_YET, 360),
+        tabs.ptm.trust: gr.skip(),  # the cards' figures do not belong to a protein: they stay
+        **{subject: "" for subject in (tabs.ptm.subject, tabs.localization.subject, tabs.contacts.subject)},
+    }
+
+
+def block_diagonal(maps: list[np.ndarray]) -> np.ndarray:
+    """Each chain's own contact map on the diagonal of the whole complex's (L, L) map; pairs
+    between chains are not predicted (each chain is embedded alone) and stay 0."""
+    total = sum(len(m) for m in maps)
+    out = np.zeros((total, total))
+    start = 0
+    for m in maps:
+        out[start : start + len(m), start : start + len(m)] = m
+        start += len(m)
+    return out
+
+
+def analysis_outputs(
+    studio: Any, tabs: AnalysisTabs, protein, chains: list, threshold: float, script_url: str, root: Path
+) -> dict:
+    """Every analysis output for `protein`, analysed chain by chain ([(letter, Annotation)])."""
     ptm, loc, con = tabs.ptm, tabs.localization, tabs.contacts
+    cards = studio.annotator.head_cards
+    loc_card = cards.localization.card if cards.localization else {}
+    ptm_json = ptm_json_for(protein.id, chains)
+    loc_json = localization_json_for(protein.id, chains)
+    lengths = {letter: len(a.sequence) for letter, a in chains}
+    ptm_types = chains[0][1].ptm_types
+    structure = studio.cached_structure(protein)
+    viewer, note, structure_contacts = placeholder(NO_FOLD_YET, 360), ESM_CONTACTS_NOTE, None
+    if structure is not None:
+        sites = [(s["chain"], s["position"], s["probability"]) for s in ptm_json["sites"]]
+        viewer = render_structure(
+            structure.pdb, script_url, "cartoon", "pLDDT", 360, sites, "ptm-viewer", structure.residues()
+        )
+        structure_contacts = structure.cb_contacts()
+        if structure_contacts is not None:
+            note = "Upper triangle: ESM-2; lower triangle: the ESMFold structure's Cβ contacts."
+    if len(chains) > 1:
+        note += " Each chain is analysed as its own protein: pairs between chains are not predicted."
+    summaries = [
+        (f"<h4>Chain {letter}</h4>" if len(chains) > 1 else "")
+        + localization_summary(a.localization_json(), loc_card)
+        for letter, a in chains
+    ]
+    subject = subject_html(protein)
+    return {
+        tabs.status: "",
+        loc.subject: subject,
+        loc.plot: localization_figure(
+            {letter: a.localization for letter, a in chains}, loc_card.get("membrane_classes", [])
+        )
+        if chains[0][1].localization
+        else None,
+        loc.summary: "".join(summaries),
+        loc.json: loc_json,
+        loc.embeddings: [
+            str(path) for _, a in chains if a.embedding is not None for path in write_embeddings(a, root)
+        ]
+        or None,
+        ptm.subject: subject,
+        ptm.plot: ptm_figure(lengths, ptm_json["sites"], threshold, ptm_types),
+        ptm.table: _site_rows(ptm_json["sites"], threshold),
+        ptm.csv: _write_sites_csv(protein.id, ptm_json["sites"], root),
+        ptm.json: ptm_json,
+        ptm.viewer: viewer,
+        ptm.state: {
+            "lengths": lengths,
+            "sites": ptm_json["sites"],
+            "types": ptm_types,
+            "sequences": {letter: a.sequence for letter, a in chains},
+        },
+        con.subject: subject,
+        con.plot: contacts_figure(block_diagonal([a.contacts for _, a in chains]), structure_contacts),
+        con.note: contacts_trust_html(read_contacts_card(), studio.annotator.backbone.weights_sha256)
+        + f"<p>{html.escape(note)}</p>",
+        con.top: [
+            [f"{letter}{i}" if len(chains) > 1 else i, f"{letter}{j}" if len(chains) > 1 else j, p]
+            for letter, a in chains
+            for i, j, p in top_contacts_rows(a.contacts)
+        ],
+        con.files: [path for letter, a in chains for path in write_contact_files(a.id, a.contacts, root)],
+        con.viewer: _contacts_viewer(structure, chains, script_url),
+        ptm.trust: ptm_trust_html(cards.sites, threshold),
+        ptm.empty: "".join(
+            (f"<h4>Chain {letter}</h4>" if len(chains) > 1 else "")
+            + ptm_empty_states_html(
+                a.sequence, [x for x in ptm_json["sites"] if x["chain"] == letter], threshold, ptm_types
+            )
+            for letter, a in chains
+        ),  # fmt: skip
+    }
+
+
+def _contacts_viewer(structure, chains: list, script_url: str) -> str:
+    """The fold with each chain's top L/5 long-range contacts drawn between Cα atoms."""
+    if structure is None or structure.ca is None:
+        return placeholder(NO_FOLD_YET, 360)
+    lines, start = [], 0
+    for _, a in chains:
+        n = len(a.sequence)
+        lines += contact_lines(a.contacts, structure.ca[start : start + n])
+        start += n
+    return render_structure(
+        structure.pdb, script_url, "cartoon", "pLDDT", 420, None, "contacts-viewer", structure.residues(),
+        contacts=lines,
+    )  # fmt: skip
+
+
+def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, download_root: Path | None = None):
+    """The Analyze event (text, threshold -> every analysis output) and the per-task endpoints.
+    A complex is analysed chain by chain; every result names its chain."""
+    root = download_root or Path(tempfile.mkdtemp(prefix="protein-studio-analysis-"))
 
     def annotate(text: str):
         try:
             protein = parse_one(text)
-            return protein, studio.annotate(protein)
+            return protein, studio.annotate_chains(protein)
         except SequenceError as error:
             raise gr.Error(str(error), duration=None, print_exception=False) from None
 
-    def analyze(text: str, threshold: float = DEFAULT_THRESHOLD) -> dict:
+    def analyze(sequence: str, threshold: float = DEFAULT_THRESHOLD) -> dict:
         try:
-            protein, annotation = annotate(text)
+            protein, chains = annotate(sequence)
         except BackboneUnavailable as error:
-            # Every output is cleared: nothing from an earlier protein may pass for this one's.
-            cleared = {component: None for component in tabs.outputs}
-            cleared[ptm.viewer] = placeholder(NO_FOLD_YET, 360)
-            return {**cleared, tabs.status: error_html("Analysis unavailable.", str(error))}
+            return {**cleared_analysis(tabs), tabs.status: error_html("Analysis unavailable.", str(error))}
         except gr.Error:
             raise
         except Exception:
             log.exception("Analysis failed")
             raise gr.Error("Analysis failed unexpectedly; the error was logged on the server.") from None
-        cards = studio.annotator.head_cards
-        loc_json, ptm_json = annotation.localization_json(), annotation.ptm_json()
-        loc_card = cards.localization.card if cards.localization else {}
-        membrane = loc_card.get("membrane_classes", [])
-        structure = studio.cached_structure(protein)
-        viewer, note, structure_contacts = placeholder(NO_FOLD_YET, 360), ESM_CONTACTS_NOTE, None
-        if structure is not None:
-            sites = [("A", s["position"], s["probability"]) for s in ptm_json["sites"]]
-            viewer = render_structure(
-                structure.pdb, script_url, "cartoon", "pLDDT", 360, sites, "ptm-viewer", structure.residues()
-            )
-            structure_contacts = structure.cb_contacts()
-            if structure_contacts is not None:
-                note = "Upper triangle: ESM-2; lower triangle: the ESMFold structure's Cβ contacts."
-        return {
-            tabs.status: "",
-            loc.plot: localization_figure(annotation.localization, membrane),
-            loc.summary: localization_summary(loc_json, loc_card),
-            loc.json: loc_json,
-            ptm.plot: ptm_figure(annotation.sequence, ptm_json["sites"], threshold, annotation.ptm_types),
-            ptm.table: _site_rows(ptm_json["sites"], threshold),
-            ptm.csv: _write_sites_csv(annotation.id, ptm_json["sites"], root),
-            ptm.json: ptm_json,
-            ptm.viewer: viewer,
-            ptm.state: {
-                "sequence": annotation.sequence,
-                "sites": ptm_json["sites"],
-                "types": annotation.ptm_types,
-            },
-            con.plot: contacts_figure(annotation.contacts, structure_contacts),
-            con.note: f"<p>{html.escape(note)}</p>",
-        }
+        return analysis_outputs(studio, tabs, protein, chains, threshold, script_url, root)
 
     def api_result(kind: str):
-        def endpoint(text: str) -> dict:
+        def endpoint(sequence: str) -> dict:
             try:
-                _protein, annotation = annotate(text)
+                protein, chains = annotate(sequence)
             except BackboneUnavailable as error:
                 raise gr.Error(str(error), print_exception=False) from None
             except gr.Error:
@@ -268,11 +424,12 @@ def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, downl
             except Exception:
                 log.exception("%s request failed", kind)
                 raise gr.Error(f"The {kind} prediction failed unexpectedly; the error was logged.") from None
-            return {
-                "localization": annotation.localization_json,
-                "ptm": annotation.ptm_json,
-                "contacts": annotation.contacts_json,
-            }[kind]()
+            answer = {
+                "localization": localization_json_for,
+                "ptm": ptm_json_for,
+                "contacts": contacts_json_for,
+            }
+            return answer[kind](protein.id, chains)
 
         endpoint.__name__ = kind
         return endpoint
@@ -280,7 +437,7 @@ def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, downl
     return analyze, api_result
 
 
-def make_rethreshold_handler(ptm: PtmTab):
+def make_rethreshold_handler(ptm: PtmTab, site_cards=()):
     """Threshold slider: redraw plot and table from the last result, no recomputation."""
 
     def rethreshold(state: dict | None, threshold: float) -> dict:
@@ -288,7 +445,15 @@ def make_rethreshold_handler(ptm: PtmTab):
             return {}
         types = [tuple(t) for t in state.get("types", [])]
         return {
-            ptm.plot: ptm_figure(state["sequence"], state["sites"], threshold, types),
+            ptm.trust: ptm_trust_html(site_cards, threshold),
+            ptm.empty: "".join(
+                (f"<h4>Chain {letter}</h4>" if len(state["sequences"]) > 1 else "")
+                + ptm_empty_states_html(
+                    sequence, [x for x in state["sites"] if x.get("chain", "A") == letter], threshold, types
+                )
+                for letter, sequence in state["sequences"].items()
+            ),
+            ptm.plot: ptm_figure(state["lengths"], state["sites"], threshold, types),
             ptm.table: _site_rows(state["sites"], threshold),
         }
 

@@ -10,30 +10,48 @@ from plotly.subplots import make_subplots
 
 from components.percentages import class_percentages
 
+CHAIN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf")
 
-def localization_figure(probabilities: dict[str, float], membrane_classes: Sequence[str]) -> go.Figure:
-    """Horizontal bars for every class, most likely on top; membrane classes in a second colour.
-    Bar labels are the summary's percentages (`class_percentages`: they add up to 100.0%)."""
-    shown = class_percentages(probabilities)
-    ranked = sorted(probabilities.items(), key=lambda kv: kv[1])
-    colours = ["#c2185b" if name in membrane_classes else "#1f77b4" for name, _ in ranked]
-    fig = go.Figure(
-        go.Bar(
-            x=[p for _, p in ranked],
-            y=[name for name, _ in ranked],
-            orientation="h",
-            marker_color=colours,
-            text=[shown[name] for name, _ in ranked],
-            textposition="outside",
-            hovertemplate="%{y}<br>%{text}<extra></extra>",
+
+def localization_figure(by_chain: dict[str, dict[str, float]], membrane_classes: Sequence[str]) -> go.Figure:
+    """Horizontal bars for every class, most likely on top. One chain: membrane classes in a
+    second colour; several chains (a complex): one bar per chain and class, coloured by chain."""
+    chains = list(by_chain)
+    first = by_chain[chains[0]]
+    order = sorted(first, key=lambda c: max(p[c] for p in by_chain.values()))
+    fig = go.Figure()
+    for i, chain in enumerate(chains):
+        probabilities = by_chain[chain]
+        shown = class_percentages(probabilities)  # the summary's percentages: they add up to 100.0%
+        colour = (
+            ["#c2185b" if name in membrane_classes else "#1f77b4" for name in order]
+            if len(chains) == 1
+            else CHAIN_COLOURS[i % len(CHAIN_COLOURS)]
         )
-    )
+        fig.add_trace(
+            go.Bar(
+                x=[probabilities[c] for c in order],
+                y=order,
+                name=f"chain {chain}",
+                orientation="h",
+                marker_color=colour,
+                text=[shown[c] for c in order],
+                textposition="outside",
+                hovertemplate=f"chain {chain}<br>%{{y}}<br>%{{x:.1%}}<extra></extra>",
+            )
+        )
+    title = "Subcellular localization (SCL2205 classes; pink: membrane)"
+    if len(chains) > 1:
+        title = "Subcellular localization of each chain (SCL2205 classes)"
     fig.update_layout(
-        title="Subcellular localization (SCL2205 classes; pink: membrane)",
+        title=title,
         xaxis={"range": [0, 1.12], "tickformat": ".0%", "title": "probability"},
-        height=460,
+        height=460 if len(chains) == 1 else 300 + 160 * len(chains),
         margin={"l": 10, "r": 20, "t": 50, "b": 40},
         template="plotly_white",
+        barmode="group",
+        showlegend=len(chains) > 1,
+        legend={"traceorder": "normal"},
     )
     fig.update_yaxes(automargin=True)
     return fig
@@ -56,36 +74,38 @@ def residues_phrase(residues: str) -> str:
 
 
 def ptm_figure(
-    sequence: str, sites: Sequence[dict], threshold: float, ptm_types: Sequence[tuple[str, str]] = ()
+    lengths: dict[str, int], sites: Sequence[dict], threshold: float, ptm_types: Sequence[tuple[str, str]]
 ) -> go.Figure:
-    """One track per PTM type (the loaded site heads' names and residues): the probability at
-    each candidate residue along the sequence, with the threshold line."""
-    types = list(ptm_types) or [
-        (t, "".join(sorted({s["residue"] for s in sites if s["type"] == t})))
-        for t in dict.fromkeys(s["type"] for s in sites)
-    ]
+    """One track per PTM type (the loaded site heads' names and residues), and per chain for a
+    complex (`lengths`: residues of each chain; sites carry their chain letter): the probability
+    at each candidate residue along the chain, with the threshold line."""
+    chains = list(lengths)
+    tracks = [(chain, name, residues) for chain in chains for name, residues in ptm_types]
     titles = []
-    for name, residues in types:
-        mine = [s for s in sites if s["type"] == name]
+    for chain, name, residues in tracks:
+        mine = [s for s in sites if s["type"] == name and s.get("chain", chain) == chain]
         above = sum(s["probability"] >= threshold for s in mine)
+        where = f"chain {chain} · " if len(chains) > 1 else ""
         titles.append(
-            f"{name} probability at each {residues_phrase(residues)} ({above} of {len(mine)} above threshold)"
+            f"{where}{name} probability at each {residues_phrase(residues)} "
+            f"({above} of {len(mine)} above threshold)"
         )
+    rows = max(1, len(tracks))
     fig = make_subplots(
-        rows=max(1, len(types)),
+        rows=rows,
         cols=1,
         shared_xaxes=True,
         subplot_titles=titles or ["No site head loaded"],
-        vertical_spacing=0.12 if len(types) > 1 else 0.0,
+        vertical_spacing=min(0.12, 0.3 / rows) if rows > 1 else 0.0,
     )
-    for row, (name, _) in enumerate(types, start=1):
-        mine = [s for s in sites if s["type"] == name]
+    for row, (chain, name, _) in enumerate(tracks, start=1):
+        mine = [s for s in sites if s["type"] == name and s.get("chain", chain) == chain]
         _add_track(fig, row, mine, threshold)
-    fig.update_xaxes(range=[0, len(sequence) + 1])
-    fig.update_xaxes(title_text="residue", row=max(1, len(types)), col=1)
+    fig.update_xaxes(range=[0, max(lengths.values(), default=1) + 1])
+    fig.update_xaxes(title_text="residue", row=rows, col=1)
     fig.update_yaxes(range=[0, 1.05], title_text="probability")
     fig.update_layout(
-        height=90 + TRACK_HEIGHT * max(1, len(types)),
+        height=90 + TRACK_HEIGHT * rows,
         margin={"l": 50, "r": 20, "t": 50, "b": 40},
         template="plotly_white",
         showlegend=False,

@@ -23,13 +23,14 @@ log = logging.getLogger(__name__)
 MAX_BATCH_BYTES = 5 * 1024**2  # same as the upload limit the app sets
 DEFAULT_MAX_BATCH_RECORDS = 500
 DEFAULT_MAX_BATCH_FOLDS = 20  # a fold can take minutes on CPU; proteomes belong to predict.py
-# summary.csv's columns, the long error text last so the numbers stay in view.
+# summary.csv's columns, the long error text last so the numbers stay in view. The first
+# column is the record id (a row click can find the record by the row's index, see BatchTab).
 TABLE_COLUMNS = [c for c in SUMMARY_COLUMNS if c != "error"] + ["error"]
 TABLE_HEADERS = [
     *("id", "length", "status", "mean pLDDT", "pTM"),
-    *("top localization", "p", "PTM sites ≥ 0.5", "error"),
+    *("top localization", "top localization (%)", "PTM sites ≥ 0.5", "error"),
 ]
-COLUMN_WIDTHS = ["11%", "6%", "7%", "7%", "6%", "15%", "6%", "7%", "35%"]
+COLUMN_WIDTHS = ["11%", "6%", "6%", "7%", "5%", "17%", "11%", "7%", "30%"]
 
 
 @dataclass
@@ -40,10 +41,19 @@ class BatchTab:
     status: gr.HTML
     table: gr.Dataframe
     download: gr.File
+    # The batch's records, one per table row in the same order (so row i of a select event is
+    # records[i]; ids may repeat): {"id": str, "description": str (the header without '>'),
+    # "sequence": str, chains joined by ':', or None where the record could not be read}.
+    records: gr.State
 
     @property
     def outputs(self) -> list:
-        return [self.status, self.table, self.download]
+        return [self.status, self.table, self.download, self.records]
+
+    @property
+    def progress_on(self) -> gr.Dataframe:
+        """The one output that shows the run's progress bar (one bar, not one per output)."""
+        return self.table
 
 
 def build_batch_tab(max_records: int, max_folds: int) -> BatchTab:
@@ -67,7 +77,7 @@ def build_batch_tab(max_records: int, max_folds: int) -> BatchTab:
                 list(ALL_TASKS), value=list(ANALYSIS_TASKS), label="Predict", elem_id="batch-tasks"
             )
             button = gr.Button("Run batch", variant="primary", elem_id="batch-button")
-    status = gr.HTML("", elem_id="batch-status")
+    status = gr.HTML("", label="Batch status", elem_id="batch-status")
     table = gr.Dataframe(
         headers=TABLE_HEADERS,
         label="Summary (one row per record)",
@@ -77,16 +87,42 @@ def build_batch_tab(max_records: int, max_folds: int) -> BatchTab:
         max_height=520,
         elem_id="batch-table",
     )
-    download = gr.File(label="All results (ZIP: CSVs, structures, scores, contacts)", elem_id="batch-zip")
-    return BatchTab(upload, tasks, button, status, table, download)
+    download = gr.File(
+        label="All results (ZIP: CSVs, structures, scores, contacts, embeddings)", elem_id="batch-zip"
+    )
+    return BatchTab(upload, tasks, button, status, table, download, gr.State([]))
+
+
+def _table_row(row: dict) -> list:
+    """A summary row for the table: localization as percentages, as in the analysis tabs; a
+    complex shows each chain's top class (localization.csv in the ZIP has them all)."""
+    cells = {c: row[c] for c in TABLE_COLUMNS}
+    tops = row.get("chain_top_localization") or []
+    if len(tops) == 1:
+        cells["top_localization"], cells["top_localization_probability"] = tops[0][1], f"{tops[0][2]:.1%}"
+    elif tops:
+        cells["top_localization"] = "; ".join(f"{letter}: {name} ({p:.1%})" for letter, name, p in tops)
+        cells["top_localization_probability"] = ""
+    return [cells[c] for c in TABLE_COLUMNS]
+
+
+def _record_state(records) -> list[dict]:
+    return [
+        {
+            "id": r.id,
+            "description": r.protein.description if r.protein else "",
+            "sequence": r.protein.sequence if r.protein else None,
+        }
+        for r in records
+    ]
 
 
 def make_batch_handler(studio: Any, tab: BatchTab, max_records: int, max_folds: int):
     def refused(title: str, message: str) -> dict:
-        return {tab.status: error_html(title, message), tab.table: None, tab.download: None}
+        return {tab.status: error_html(title, message), tab.table: None, tab.download: None, tab.records: []}
 
     def run_batch(path: str | None, tasks: list[str] | None, progress=gr.Progress()) -> dict:  # noqa: B008 - Gradio's API
-        """Predict every record of an uploaded multi-FASTA; returns status, table and ZIP."""
+        """Predict every record of an uploaded multi-FASTA; returns status, table, ZIP and records."""
         try:
             if not path:
                 raise SequenceError("Upload a FASTA file first.")
@@ -129,11 +165,11 @@ def make_batch_handler(studio: Any, tab: BatchTab, max_records: int, max_folds: 
         summary = f"{len(rows) - failed:,} of {len(rows):,} records predicted ({', '.join(chosen)})."
         if failed:
             summary += f" {failed:,} with errors: see the error column."
-        table = [[row[c] for c in TABLE_COLUMNS] for row in rows]
         return {
             tab.status: f'<div class="batch-ok">{html.escape(summary)}</div>',
-            tab.table: table,
+            tab.table: [_table_row(row) for row in rows],
             tab.download: str(archive),
+            tab.records: _record_state(records),
         }
 
     return run_batch

@@ -12,6 +12,7 @@ from components.analysis_tabs import (
     build_contacts_tab,
     build_localization_tab,
     build_ptm_tab,
+    cleared_analysis,
     make_analyze_handler,
     make_rethreshold_handler,
     ptm_types_phrase,
@@ -22,8 +23,10 @@ from components.batch_tab import (
     build_batch_tab,
     make_batch_handler,
 )
+from components.predict_flow import make_predict_handler, make_retry_handler
 from components.sequence_input import build_sequence_input
 from components.structure_tab import build_structure_tab, make_fold_handler, make_restyle_handler
+from components.workbench import build_workbench_panel, make_compare_handler, make_inspect_handler
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "assets" / "style.css"
 
@@ -32,11 +35,37 @@ def intro(ptm_types: list[tuple[str, str]]) -> str:
     """The page's opening lines; the PTM types come from the loaded head cards."""
     return (
         "# Protein Studio\n"
-        "Paste a protein sequence: **Fold** predicts its 3D structure (ESMFold), coloured by "
-        f"confidence; **Analyze** predicts {ptm_types_phrase(ptm_types)} sites, subcellular "
-        "localization and residue contacts from one ESM-2 pass. These are predictions, not "
-        "experiments: each tab says how far to trust it."
+        f"Paste a protein sequence and press **Predict**: its {ptm_types_phrase(ptm_types)} sites, "
+        "subcellular localization and residue contacts from one ESM-2 pass (seconds), then its 3D structure "
+        "(ESMFold) coloured by confidence. A complex (chains joined by `:`) is folded as one and "
+        "analysed chain by chain. These are predictions, not experiments: each tab says how far "
+        "to trust it."
     )
+
+
+API_DESCRIPTIONS = {
+    "localization": "Probabilities of the 13 SCL2205 compartments, top class, membrane vs soluble and the "
+    "most similar training proteins. A complex: {'chains': [one such answer per chain]}.",
+    "ptm": "Every candidate residue of every loaded PTM type: chain, position (1-based in its chain), "
+    "residue, type, probability, ±7 window.",
+    "contacts": "The ESM-2 contact probability map (L x L). A complex: one map per chain.",
+}
+
+
+def make_open_row_handler(text: gr.Textbox, tabs: gr.Tabs):
+    """A click on a Batch summary row puts that record in the input and shows its results."""
+
+    def open_row(records: list[dict] | None, event: gr.SelectData) -> dict:
+        row = event.index[0] if isinstance(event.index, list | tuple) else event.index
+        record = records[row] if records and 0 <= row < len(records) else None
+        if not record or not record.get("sequence"):
+            raise gr.Error("This record could not be read (see its error column), so it cannot be opened.")
+        return {
+            text: f">{record.get('description') or record['id']}\n{record['sequence']}",
+            tabs: gr.Tabs(selected="structure"),
+        }
+
+    return open_row
 
 
 def build_page(
@@ -52,19 +81,24 @@ def build_page(
             with gr.Column(scale=4):
                 sequence = build_sequence_input()
             with gr.Column(scale=1, min_width=160):
-                fold_button = gr.Button("Fold", variant="primary", elem_id="fold-button")
-                analyze_button = gr.Button("Analyze", variant="secondary", elem_id="analyze-button")
+                predict_button = gr.Button("Predict", variant="primary", elem_id="predict-button")
+                # The per-task events stay as API endpoints (/fold, /analyze); the page has one action.
+                fold_button = gr.Button("Fold", visible=False, elem_id="fold-button")
+                analyze_button = gr.Button("Analyze", visible=False, elem_id="analyze-button")
                 gr.Markdown(
                     f"Folding limit: {studio.config.max_fold_length:,} residues; analysis limit: "
-                    f"{studio.config.max_analyze_length:,}. Structure model: `{studio.config.fold_model}`.",
+                    f"{studio.config.max_analyze_length:,}.\n\nStructure model: `{studio.config.fold_model}`",
                     elem_id="limits",
                 )
-        with gr.Tabs():
+        status = gr.HTML("", label="Status", elem_id="status-line")
+        with gr.Tabs() as tabs:
             with gr.Tab("Structure", id="structure"):
                 structure = build_structure_tab(script_url)
+                workbench = build_workbench_panel()
+                compare_model = gr.File(visible=False, label="Model structure", elem_id="compare-model")
             with gr.Tab("PTM sites", id="ptm"):
-                analysis_status = gr.HTML("", elem_id="analysis-status")
-                ptm = build_ptm_tab(ptm_types)
+                analysis_status = gr.HTML("", label="Analysis status", elem_id="analysis-status")
+                ptm = build_ptm_tab(ptm_types, studio.annotator.head_cards.sites)
             with gr.Tab("Localization", id="localization"):
                 localization = build_localization_tab()
             with gr.Tab("Contacts", id="contacts"):
@@ -72,11 +106,39 @@ def build_page(
             with gr.Tab("Batch", id="batch"):
                 batch = build_batch_tab(max_batch_records, max_batch_folds)
         analysis = AnalysisTabs(analysis_status, ptm, localization, contacts)
+        predict = make_predict_handler(studio, status, structure, analysis, script_url)
+        predict_event = {
+            "fn": predict,
+            "inputs": [sequence.text, ptm.threshold, structure.style, structure.coloring],
+            "outputs": [status, *structure.fold_outputs, *analysis.outputs],
+            "concurrency_limit": 1,  # the fold inside is memory-bound: one at a time, like /fold
+            "concurrency_id": "fold",
+            "show_progress": "hidden",  # the status line is the progress
+        }
+        predict_button.click(
+            **predict_event,
+            api_name="predict",
+            api_description="Everything available for one protein, streamed as it arrives: the "
+            "analysis (PTM sites, localization, contacts; a complex chain by chain), then the fold.",
+        )
+        batch.table.select(
+            make_open_row_handler(sequence.text, tabs),
+            inputs=batch.records,
+            outputs=[sequence.text, tabs],
+            api_visibility="private",
+        ).success(**predict_event, api_visibility="private")
+        structure.retry.click(
+            make_retry_handler(studio, structure),
+            outputs=[structure.retry, structure.status],
+            api_visibility="private",
+        )
         fold_button.click(
             make_fold_handler(studio, structure, script_url),
             inputs=[sequence.text, structure.style, structure.coloring],
             outputs=structure.fold_outputs,
             api_name="fold",
+            api_description="The predicted 3D structure (ESMFold): viewer, PDB file, summary, pLDDT "
+            "and PAE plots, scores JSON. A complex (chains joined by ':') is folded as one.",
             concurrency_limit=1,  # one fold at a time per model: folds are memory-bound
             concurrency_id="fold",
         )
@@ -86,25 +148,75 @@ def build_page(
             inputs=[sequence.text, ptm.threshold],
             outputs=analysis.outputs,
             api_name="analyze",
+            api_description="What the PTM, Localization and Contacts tabs show, from one ESM-2 pass per "
+            "chain; sites above `threshold` fill the table.",
             concurrency_limit=2,
             concurrency_id="analyze",
         )
         ptm.threshold.release(
-            make_rethreshold_handler(ptm),
+            make_rethreshold_handler(ptm, studio.annotator.head_cards.sites),
             inputs=[ptm.state, ptm.threshold],
-            outputs=[ptm.plot, ptm.table],
+            outputs=[ptm.plot, ptm.table, ptm.trust, ptm.empty],
             api_visibility="private",
             show_progress="hidden",
         )
-        for kind in ("localization", "ptm", "contacts"):
-            gr.api(api_result(kind), api_name=kind, concurrency_limit=2, concurrency_id="analyze")
+        for kind, description in API_DESCRIPTIONS.items():
+            gr.api(
+                api_result(kind),
+                api_name=kind,
+                api_description=description,
+                concurrency_limit=2,
+                concurrency_id="analyze",
+            )
         batch.button.click(
             make_batch_handler(studio, batch, max_batch_records, max_batch_folds),
             inputs=[batch.upload, batch.tasks],
             outputs=batch.outputs,
+            show_progress_on=batch.progress_on,
             api_name="batch",
+            api_description="A multi-FASTA file and a list of tasks in; the status, the summary table "
+            "and a ZIP of the same files predict.py writes out.",
             concurrency_limit=1,  # batches share the models with the other tabs: one at a time
             concurrency_id="batch",
+        )
+        inspect = make_inspect_handler(studio, structure, workbench, sequence.text, script_url)
+        inspect_outputs = [*structure.fold_outputs, sequence.text, workbench.chain, workbench.notes]
+        workbench.upload.upload(
+            inspect,
+            inputs=[workbench.upload],
+            outputs=inspect_outputs,
+            api_name="open_structure",  # the page's upload; /inspect (below) is the API
+            api_visibility="private",
+        ).then(
+            lambda: cleared_analysis(analysis) | {status: ""},
+            outputs=[status, *analysis.outputs],
+            api_visibility="private",
+        )
+        workbench.chain.input(
+            inspect,
+            inputs=[workbench.upload, workbench.chain],
+            outputs=inspect_outputs,
+            api_name="inspect",
+            api_description="A structure file (PDB/mmCIF, plain or gzip) and a chain (empty: the first "
+            "protein chain): viewer, structure file, summary (DSSP fractions; B-factor or pLDDT), plots, "
+            "scores JSON with ss and rsa, the chain's sequence and what the file held.",
+        )
+        compare_shown, compare_files = make_compare_handler(studio, structure, workbench, script_url)
+        workbench.compare_button.click(
+            compare_shown,
+            inputs=[structure.pdb_state, workbench.reference],
+            outputs=[workbench.compare_json, workbench.distance_plot, structure.viewer],
+            api_visibility="private",
+        )
+        compare_trigger = gr.Button(visible=False, elem_id="compare-files")
+        compare_trigger.click(
+            compare_files,
+            inputs=[compare_model, workbench.reference],
+            outputs=workbench.compare_json,
+            api_name="compare",
+            api_description="TM-align of a model structure file against a reference structure file: "
+            "TM-score by reference and by model, RMSD, aligned length, sequence identity, per-residue "
+            "Cα distances.",
         )
         restyle = make_restyle_handler(structure, script_url)
         for control in (structure.style, structure.coloring):

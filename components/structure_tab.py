@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import html
 import json
@@ -9,19 +10,21 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
+import numpy as np
 
 from components.confidence_plots import pae_figure, plddt_figure
 from components.structure_viewer import COLORINGS, STYLES, placeholder, render_structure
 from models.errors import FoldingOutOfMemory, FoldingUnavailable, SequenceError
 from models.files import safe_file_name
 from models.sequences import parse_one
+from models.structure_export import pae_json, pdb_with_header, to_modelcif
 
 log = logging.getLogger(__name__)
 
-EMPTY_VIEWER = "Paste a sequence above and press Fold to see its predicted structure."
+EMPTY_VIEWER = "Paste a sequence above and press Predict to see its predicted structure."
 
 
 @dataclass
@@ -36,6 +39,9 @@ class StructureTab:
     style: gr.Radio
     coloring: gr.Radio
     pdb_state: gr.State  # {"pdb", "residues"} of the shown structure, for re-drawing it
+    retry: gr.Button  # forget a failed ESMFold load and try again on the next fold
+    cif_file: gr.File  # ModelCIF (mmCIF with pLDDT, pTM, ipTM as QA metrics)
+    pae_file: gr.File  # PAE in AlphaFold DB's JSON format
 
     @property
     def fold_outputs(self) -> list:
@@ -49,41 +55,71 @@ class StructureTab:
             self.pae_plot,
             self.scores_file,
             self.pdb_state,
+            self.retry,
+            self.cif_file,
+            self.pae_file,
         ]
 
 
-def write_downloads(structure: Any, root: Path) -> tuple[str, str]:
-    """Write `<id>.pdb` and `<id>.scores.json`; one folder per sequence keeps names stable."""
+class StructureDownloads(NamedTuple):
+    """Paths of one structure's download files."""
+
+    pdb: str  # <id>.pdb: the model with a header saying what produced it (pLDDT in B-factors)
+    scores: str  # <id>.scores.json: pLDDT, PAE, pTM, ipTM, per-chain pTM
+    cif: str  # <id>.cif: ModelCIF (mmCIF) for PyMOL, ChimeraX, Mol*, ModelArchive
+    pae: str  # <id>.pae.json: PAE in AlphaFold DB's format (ChimeraX, PAE viewers)
+
+
+def write_downloads(structure: Any, root: Path) -> StructureDownloads:
+    """Write the structure's download files; one folder per sequence keeps names stable."""
     digest = hashlib.sha1(":".join(structure.chains).encode()).hexdigest()[:16]
     folder = root / digest
     folder.mkdir(parents=True, exist_ok=True)
     name = safe_file_name(structure.id)
-    pdb_path = folder / f"{name}.pdb"
-    json_path = folder / f"{name}.scores.json"
-    pdb_path.write_text(structure.pdb)
-    json_path.write_text(json.dumps(structure.scores()))
-    return str(pdb_path), str(json_path)
+    paths = StructureDownloads(
+        *(folder / f"{name}{suffix}" for suffix in (".pdb", ".scores.json", ".cif", ".pae.json"))
+    )
+    Path(paths.scores).write_text(json.dumps(structure.scores()))
+    if structure.pae is None:  # an opened file, not a fold: its own coordinates, no PAE or ModelCIF
+        Path(paths.pdb).write_text(structure.pdb)
+        return StructureDownloads(str(paths.pdb), str(paths.scores), None, None)
+    Path(paths.pdb).write_text(pdb_with_header(structure, dt.date.today()))
+    Path(paths.cif).write_text(to_modelcif(structure))
+    Path(paths.pae).write_text(pae_json(structure))
+    return StructureDownloads(*map(str, paths))
+
+
+def _verdict(ptm: float) -> str:
+    if ptm >= 0.7:
+        return "confident overall fold"
+    if ptm >= 0.5:
+        return "fold partly reliable"
+    return "overall fold unreliable (pTM < 0.5): trust only high-pLDDT regions"
 
 
 def summary_html(structure: Any) -> str:
     """Headline numbers as a small table; every user-supplied string is HTML-escaped."""
     s = structure.summary()
     chains = ", ".join(f"{c}: {n}" for c, n in s["chains"].items())
-    verdict = (
-        "confident overall fold"
-        if s["ptm"] >= 0.7
-        else "fold partly reliable"
-        if s["ptm"] >= 0.5
-        else "overall fold unreliable (pTM < 0.5): trust only high-pLDDT regions"
-    )
     rows = [
         ("Protein", s["id"]),
         ("Length", f"{s['length']} residues" + (f" ({chains})" if len(s["chains"]) > 1 else "")),
-        ("Mean pLDDT", f"{s['mean_plddt']:.1f} / 100"),
-        ("pTM", f"{s['ptm']:.3f} ({verdict})"),
-        ("Time", f"{s['seconds']:.2f} s on {s['device']}"),
-        ("Model", s["model"]),
     ]
+    if s.get("mean_plddt") is not None:
+        rows.append(("Mean pLDDT", f"{s['mean_plddt']:.1f} / 100"))
+    if s.get("mean_b_factor") is not None:
+        rows.append(("Mean B-factor", f"{s['mean_b_factor']:.1f} Å² (experimental: not a confidence)"))
+    if s.get("ptm") is not None:
+        rows.append(("pTM", f"{s['ptm']:.3f} ({_verdict(s['ptm'])})"))
+    if s.get("iptm") is not None:
+        per_chain = ", ".join(f"{c} {v:.2f}" for c, v in s["chain_ptm"].items())
+        rows.append(("ipTM", f"{s['iptm']:.3f} (interface; per-chain pTM: {per_chain})"))
+    if s.get("secondary_structure"):
+        f = s["secondary_structure"]
+        rows.append(("DSSP", f"helix {f['helix']:.0%} · strand {f['strand']:.0%} · coil {f['coil']:.0%}"))
+    if s.get("seconds"):
+        rows.append(("Time", f"{s['seconds']:.2f} s on {s['device']}"))
+    rows.append(("Model", s["model"]))
     if s["notes"]:
         rows.append(("Notes", "; ".join(s["notes"])))
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
@@ -97,47 +133,109 @@ def error_html(title: str, message: str) -> str:
 def build_structure_tab(script_url: str) -> StructureTab:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            viewer = gr.HTML(placeholder(EMPTY_VIEWER), elem_id="structure-viewer")
+            viewer = gr.HTML(placeholder(EMPTY_VIEWER), label="3D viewer", elem_id="structure-viewer")
         with gr.Column(scale=2):
-            status = gr.HTML("", elem_id="structure-status")
+            status = gr.HTML("", label="Structure summary", elem_id="structure-status")
+            retry = gr.Button(
+                "Retry loading ESMFold", size="sm", variant="secondary", visible=False, elem_id="retry-fold"
+            )
             with gr.Row():
                 style = gr.Radio(list(STYLES), value="cartoon", label="Style", elem_id="viewer-style")
                 coloring = gr.Radio(
                     list(COLORINGS), value="pLDDT", label="Colour by", elem_id="viewer-coloring"
                 )
-            with gr.Row():
+            # Stacked, not side by side: half a column is too narrow and Gradio cuts the names short.
+            with gr.Column():
                 pdb_file = gr.File(label="Structure (.pdb)", elem_id="pdb-download")
-                scores_file = gr.File(label="Scores (.json: pLDDT, PAE, pTM)", elem_id="scores-download")
+                scores_file = gr.File(
+                    label="Scores (.json: pLDDT, PAE, pTM, DSSP, RSA)", elem_id="scores-download"
+                )
+                cif_file = gr.File(label="ModelCIF (.cif: pLDDT, pTM, ipTM)", elem_id="cif-download")
+                pae_file = gr.File(label="PAE (.json, AlphaFold DB format)", elem_id="pae-download")
             with gr.Accordion("Summary (JSON)", open=False):
-                summary = gr.JSON(label="Summary", elem_id="structure-summary")
+                summary = gr.JSON(label="Summary (JSON)", elem_id="structure-summary")
     with gr.Row():
         plddt_plot = gr.Plot(label="pLDDT", elem_id="plddt-plot")
         pae_plot = gr.Plot(label="PAE", elem_id="pae-plot")
     pdb_state = gr.State(None)
     return StructureTab(
-        viewer, pdb_file, summary, status, plddt_plot, pae_plot, scores_file, style, coloring, pdb_state
-    )
+        viewer, pdb_file, summary, status, plddt_plot, pae_plot, scores_file, style, coloring, pdb_state,
+        retry, cif_file, pae_file,
+    )  # fmt: skip
+
+
+def cleared_structure(tab: StructureTab, message: str = EMPTY_VIEWER) -> dict:
+    """Every structure output emptied: no earlier protein's structure may pass for this one's."""
+    return {
+        **{component: None for component in tab.fold_outputs},
+        tab.viewer: placeholder(message),
+        tab.status: "",
+        tab.retry: gr.update(visible=False),
+    }
+
+
+def unavailable_outputs(tab: StructureTab, message: str) -> dict:
+    """The fold cannot run: the tab says so once, with the fix, and offers to retry loading."""
+    return {
+        **cleared_structure(tab, "No structure: ESMFold is not available (the reason is above)."),
+        tab.summary: {"error": message},
+        tab.status: error_html("Structure unavailable.", message),
+        tab.retry: gr.update(visible=True),
+    }
+
+
+def structure_outputs(
+    tab: StructureTab, structure: Any, style: str, coloring: str, root: Path, script_url: str
+) -> dict:
+    downloads = write_downloads(structure, root)
+    residues = structure.residues()
+    coloring = coloring or "pLDDT"
+    if structure.confidence_kind != "pLDDT" and coloring == "pLDDT":
+        coloring = "secondary structure"  # B-factors are no confidence: do not paint them as one
+    return {
+        tab.viewer: render_structure(
+            structure.pdb, script_url, style or "cartoon", coloring, residues=residues, ss=structure.ss
+        ),
+        tab.pdb_file: downloads.pdb,
+        tab.summary: structure.summary(),
+        tab.status: summary_html(structure),
+        tab.plddt_plot: plddt_figure(
+            structure.plddt,
+            "".join(structure.chains),
+            structure.chain_ids,
+            structure.residue_numbers,
+            structure.ss,
+            structure.rsa,
+            structure.confidence_kind,
+        ),
+        tab.pae_plot: None if structure.pae is None else pae_figure(structure.pae, structure.chain_ids),
+        tab.scores_file: downloads.scores,
+        tab.pdb_state: {
+            "pdb": structure.pdb,
+            "residues": residues,
+            "ss": structure.ss,
+            "id": structure.id,
+            "sequence": "".join(structure.chains),
+            "ca": None if structure.ca is None else np.round(structure.ca, 3).tolist(),
+        },
+        tab.retry: gr.update(visible=False),
+        tab.cif_file: downloads.cif,
+        tab.pae_file: downloads.pae,
+    }
 
 
 def make_fold_handler(studio: Any, tab: StructureTab, script_url: str, download_root: Path | None = None):
     """The /fold event: text -> structure outputs. Bad input -> gr.Error naming the problem."""
     root = download_root or Path(tempfile.mkdtemp(prefix="protein-studio-"))
 
-    def fold(text: str, style: str = "cartoon", coloring: str = "pLDDT") -> dict:
+    def fold(sequence: str, style: str = "cartoon", coloring: str = "pLDDT") -> dict:
         try:
-            protein = parse_one(text)
+            protein = parse_one(sequence)
             structure = studio.fold(protein)
         except SequenceError as error:
             raise gr.Error(str(error), duration=None, print_exception=False) from None
         except FoldingUnavailable as error:
-            message = str(error)
-            # Every output is cleared: no earlier protein's structure may pass for this one's.
-            return {
-                **{component: None for component in tab.fold_outputs},
-                tab.viewer: placeholder(message),
-                tab.summary: {"error": message},
-                tab.status: error_html("Structure unavailable.", message),
-            }
+            return unavailable_outputs(tab, str(error))
         except FoldingOutOfMemory as error:
             raise gr.Error(str(error), duration=None, print_exception=False) from None
         except Exception:
@@ -146,22 +244,7 @@ def make_fold_handler(studio: Any, tab: StructureTab, script_url: str, download_
                 "Folding failed unexpectedly; the error was logged on the server. "
                 "Try again, or report the sequence."
             ) from None
-        pdb_path, json_path = write_downloads(structure, root)
-        residues = structure.residues()
-        return {
-            tab.viewer: render_structure(
-                structure.pdb, script_url, style or "cartoon", coloring or "pLDDT", residues=residues
-            ),
-            tab.pdb_file: pdb_path,
-            tab.summary: structure.summary(),
-            tab.status: summary_html(structure),
-            tab.plddt_plot: plddt_figure(
-                structure.plddt, "".join(structure.chains), structure.chain_ids, structure.residue_numbers
-            ),
-            tab.pae_plot: pae_figure(structure.pae, structure.chain_ids),
-            tab.scores_file: json_path,
-            tab.pdb_state: {"pdb": structure.pdb, "residues": residues},
-        }
+        return structure_outputs(tab, structure, style, coloring, root, script_url)
 
     return fold
 
@@ -173,6 +256,10 @@ def make_restyle_handler(tab: StructureTab, script_url: str):
         if not shown:
             return {}
         residues = [tuple(r) for r in shown["residues"]]
-        return {tab.viewer: render_structure(shown["pdb"], script_url, style, coloring, residues=residues)}
+        return {
+            tab.viewer: render_structure(
+                shown["pdb"], script_url, style, coloring, residues=residues, ss=shown.get("ss")
+            )
+        }
 
     return restyle

@@ -15,7 +15,8 @@ from models.pdb import ca_residues, coordinate_lines
 from models.structure import PLDDT_BANDS, plddt_band
 
 STYLES = ("cartoon", "sticks", "surface")
-COLORINGS = ("pLDDT", "chain", "rainbow")
+COLORINGS = ("pLDDT", "chain", "rainbow", "secondary structure")
+SS_COLOURS = {"H": "#d62728", "E": "#f2b705", "C": "#bdbdbd"}  # helix, strand, coil (as the DSSP track)
 CHAIN_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
 # Label on hover; 3Dmol.js turns a function given as a string into a callback.
@@ -108,11 +109,15 @@ def viewer_document(
     coloring: str = "pLDDT",
     sites: list[tuple[str, int, float]] | None = None,
     residues: Residues | None = None,
+    ss: str | None = None,
+    reference_pdb: str | None = None,
     contacts: ContactLines | None = None,
 ) -> str:
     """The standalone HTML page of the viewer (what goes into the iframe). `sites`: (chain,
     residue number, probability) drawn as sticks coloured by probability. `residues`: what the
-    fold already knows per residue; without it they are read from the PDB text. `contacts`:
+    fold already knows per residue; without it they are read from the PDB text. `ss`: DSSP
+    3-state per residue, for colouring by secondary structure. `reference_pdb`: a second
+    structure drawn in grey under this one (a comparison, already superposed). `contacts`:
     predicted contacts drawn as dashed lines between two points (e.g. the residues' Cα atoms),
     darker and thicker for more probable ones."""
     if style not in STYLES:
@@ -122,7 +127,18 @@ def viewer_document(
     view = py3Dmol.view(width="100%", height="100vh", js=script_url)
     view.addModel(coordinate_lines(pdb_text), "pdb")
     residues = residues if residues is not None else _residues_of(pdb_text)
-    if coloring == "pLDDT":
+    if coloring == "secondary structure" and ss and len(ss) == len(residues):
+        for state, colour in SS_COLOURS.items():
+            chains: dict[str, list[int]] = defaultdict(list)
+            for (chain, number, _), code in zip(residues, ss):
+                if code == state:
+                    chains[chain].append(number)
+            for chain, numbers in chains.items():
+                selection = {"chain": chain, "resi": numbers}
+                view.setStyle(selection, _style_spec(style, {"color": colour}))
+                if style == "surface":
+                    view.addSurface(py3Dmol.VDW, {"opacity": 0.9, "color": colour}, selection)
+    elif coloring == "pLDDT":
         for colour, selections in _band_selections(residues):
             for selection in selections:
                 view.setStyle(selection, _style_spec(style, {"color": colour}))
@@ -147,6 +163,9 @@ def viewer_document(
         view.addStyle(selection, {"stick": {"radius": 0.35, "color": _site_colour(probability)}})
     for start, end, probability in contacts or []:
         view.addCylinder(_contact_spec(start, end, probability))
+    if reference_pdb:
+        view.addModel(coordinate_lines(reference_pdb), "pdb")
+        view.setStyle({"model": -1}, {"cartoon": {"color": "#9e9e9e", "opacity": 0.55}})
     view.setHoverable({}, True, _HOVER, _UNHOVER)
     view.zoomTo()
     # The PDB text sits inside a <script>; make sure nothing in it can close that element.
@@ -168,10 +187,12 @@ def render_structure(
     sites: list[tuple[str, int, float]] | None = None,
     element_class: str = "structure-viewer",
     residues: Residues | None = None,
+    ss: str | None = None,
+    reference_pdb: str | None = None,
     contacts: ContactLines | None = None,
 ) -> str:
-    """An iframe holding the viewer, ready for `gr.HTML`. `contacts`: see `viewer_document`."""
-    doc = viewer_document(pdb_text, script_url, style, coloring, sites, residues, contacts)
+    """An iframe holding the viewer, ready for `gr.HTML` (arguments: see `viewer_document`)."""
+    doc = viewer_document(pdb_text, script_url, style, coloring, sites, residues, ss, reference_pdb, contacts)
     return (
         f'<iframe class="{element_class}" title="3D structure viewer" '
         f'style="width:100%;height:{height}px;border:0;border-radius:8px" '

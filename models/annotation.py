@@ -21,6 +21,7 @@ from models.memo import LockedLRU
 from models.sequences import Protein
 from models.settings import DEFAULT_MAX_ANALYZE_LENGTH, HEADS_DIR
 from models.tasks import ANALYSIS_TASKS as TASKS
+from models.tasks import EMBEDDINGS
 
 MEMBRANE_WORD = "Membrane"
 SIMILAR_SHOWN = 5  # most similar training proteins listed with a localization
@@ -57,6 +58,8 @@ class Annotation:
     # Every loaded site head as (PTM type, candidate residues), so a type with no candidate in
     # this sequence still gets its (empty) track.
     ptm_types: list[tuple[str, str]] = field(default_factory=list)
+    # (L, D) float32: the backbone's last layer, only when the "embeddings" task is asked for.
+    embedding: np.ndarray | None = None
 
     @property
     def membrane_probability(self) -> float:
@@ -208,14 +211,16 @@ class Annotator:
         """One backbone pass per sequence (batched) feeds every head. Raises SequenceError for
         the first invalid protein; callers that must not lose a batch check() each first.
         contacts=False (or leaving "contacts" out of `tasks`) skips the contact map: faster
-        attention. Tasks not asked for are left empty in the returned annotations."""
+        attention. Tasks not asked for are left empty in the returned annotations. "embeddings"
+        fills `embedding` (never from the result cache: a pass is cheaper than its megabytes)."""
+        embedding = EMBEDDINGS in tasks
         tasks = tuple(t for t in TASKS if t in tasks and (contacts or t != "contacts"))
         for protein in proteins:
             self.check(protein)
         found: dict[str, Annotation] = {}
         for p in proteins:
             remembered = self._cache.get(p.sequence)
-            if remembered is not None:
+            if remembered is not None and (remembered.embedding is not None or not embedding):
                 found[p.sequence] = remembered
         unique = list(dict.fromkeys(p.sequence for p in proteins if p.sequence not in found))
         stored: dict[str, dict] = {}
@@ -223,7 +228,7 @@ class Annotator:
             models = self.task_models()
             for sequence in unique:
                 parts = {t: self.result_cache.get(models[t], t, sequence) for t in tasks}
-                if all(v is not None for v in parts.values()):
+                if all(v is not None for v in parts.values()) and not embedding:
                     try:
                         found[sequence] = self._from_cache(sequence, parts)
                         continue
@@ -237,7 +242,7 @@ class Annotator:
             outputs = self.backbone.run(unique, contacts="contacts" in tasks)
             per_sequence = (time.perf_counter() - started) / len(unique)
             for sequence, output in zip(unique, outputs):
-                annotation = self._apply_heads(sequence, output, heads, per_sequence)
+                annotation = self._apply_heads(sequence, output, heads, per_sequence, embedding)
                 found[sequence] = annotation
                 self._store(annotation, tasks, stored.get(sequence, {}))
                 if annotation.contacts is not None:  # only complete annotations are remembered
@@ -296,7 +301,9 @@ class Annotator:
             ptm_types=self.ptm_types(),
         )
 
-    def _apply_heads(self, sequence: str, output, heads: LoadedHeads, seconds: float) -> Annotation:
+    def _apply_heads(
+        self, sequence: str, output, heads: LoadedHeads, seconds: float, embedding: bool = False
+    ) -> Annotation:
         sites = []
         for order, head in enumerate(heads.sites):
             positions = [i for i, aa in enumerate(sequence) if aa in head.card.residues]
@@ -318,6 +325,7 @@ class Annotator:
             seconds=seconds,
             similar=similar,
             ptm_types=self.ptm_types(),
+            embedding=output.hidden[-1].copy() if embedding else None,  # a copy: not all layers kept
         )
 
     @staticmethod

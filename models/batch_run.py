@@ -17,7 +17,7 @@ from models.batch_input import Record
 from models.batch_output import Failure, is_done, write_record
 from models.errors import BackboneUnavailable, FoldingOutOfMemory, FoldingUnavailable, SequenceError
 from models.sequences import Protein
-from models.tasks import ANALYSIS_TASKS as FUNCTION_TASKS
+from models.tasks import BACKBONE_TASKS as FUNCTION_TASKS
 
 if TYPE_CHECKING:  # the batch modules stay importable without torch (the app's UI uses them)
     from models.annotation import Annotation
@@ -92,25 +92,32 @@ def run(
     done = 0
     for chunk in plan(records, tasks, out, rank, world) if chunks is None else chunks:
         failures: dict[int, dict[str, Failure]] = {r.index: {} for r in chunk}
-        analysable = []
+        # Each chain of a complex is analysed as the protein it is (a monomer is its own chain
+        # A); all chains of the chunk go through one annotate_many call.
+        units: list[tuple[int, str, Protein]] = []
         for r in chunk:
+            if not function_tasks:
+                continue
+            chains = r.protein.per_chain()
             try:
-                if function_tasks:
-                    studio.annotator.check(r.protein)
-                    analysable.append(r)
+                for _, chain in chains:
+                    studio.annotator.check(chain)
             except SequenceError as error:
                 failures[r.index].update({t: _failure(error) for t in function_tasks})
-        annotations = {}
-        if analysable:
-            answers = _annotate_chunk(studio, [r.protein for r in analysable], function_tasks)
-            annotations = {r.index: a for r, a in zip(analysable, answers)}
+                continue
+            units += [(r.index, letter, chain) for letter, chain in chains]
+        per_record: dict[int, list[tuple[str, Annotation]]] = {}
+        if units:
+            answers = _annotate_chunk(studio, [p for *_, p in units], function_tasks)
+            for (index, letter, _), answer in zip(units, answers):
+                if isinstance(answer, Failure):  # one failing chain fails the record's analysis
+                    failures[index].update({t: answer for t in function_tasks})
+                else:
+                    per_record.setdefault(index, []).append((letter, answer))
         for r in chunk:
             results: dict[str, object] = {}
-            annotation = annotations.get(r.index)
-            if isinstance(annotation, Failure):
-                failures[r.index].update({t: annotation for t in function_tasks})
-            elif annotation is not None:
-                results["annotation"] = annotation
+            if function_tasks and not failures[r.index]:
+                results["annotations"] = per_record[r.index]
             if "structure" in tasks:
                 try:
                     results["structure"] = studio.fold(r.protein)  # checks foldability itself

@@ -10,9 +10,12 @@ smaller chunks before giving up with a clear message.
 from __future__ import annotations
 
 import logging
+import os
+import string
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -31,7 +34,7 @@ LINKER = "G" * 25
 CHAIN_INDEX_OFFSET = 512
 # None means no chunking; the rest are tried in order when memory runs out.
 CHUNK_SIZES: tuple[int | None, ...] = (None, 512, 256, 128, 64, 32, 16, 8, 4)
-_LOAD_RETRY_SECONDS = 60.0
+LOAD_RETRY_SECONDS = 600.0  # after a failed load, folds answer at once this long
 
 
 def resolve_device(spec: str | None) -> torch.device:
@@ -88,14 +91,25 @@ def _smaller_chunks(current: int | None) -> list[int]:
     return sizes if current is None else [c for c in sizes if c < current]
 
 
-def unavailable_message(model_id: str, reason: str) -> str:
-    return (
-        f"The structure model '{model_id}' could not be loaded: {reason}. "
-        "ESMFold weights (~8.4 GB) are downloaded once from the Hugging Face Hub, which needs "
-        "network access. Fix: run once with network access so they are cached, or download "
-        "them elsewhere and start the app with --fold-model /path/to/esmfold_v1 (or set "
+def unavailable_message(model_id: str, error: BaseException) -> str:
+    """One message in our own words: what is missing, why, and the fix (no library sentences)."""
+    fix = (
+        "Fix: download the weights once where there is network (`hf download facebook/esmfold_v1 "
+        "--local-dir esmfold_v1`, ~8.4 GB) and start the app with --fold-model esmfold_v1 (or set "
         "ESMFOLD_MODEL). The other tabs keep working without it."
     )
+    local = model_id.startswith((os.sep, ".", "~")) or Path(model_id).expanduser().exists()
+    if local and not Path(model_id).expanduser().is_dir():
+        return f"No ESMFold checkpoint at {model_id}: that folder does not exist. {fix}"
+    text = str(error)
+    if not local and ("connect" in text or "offline" in text.lower() or isinstance(error, OSError)):
+        return (
+            f"The ESMFold weights ({model_id}, ~8.4 GB) are not in the local Hugging Face cache "
+            f"and the Hub cannot be reached from here. {fix}"
+        )
+    first_line = (text.strip().splitlines() or [type(error).__name__])[0][:200].rstrip(". ")
+    reason = f"{type(error).__name__}: {first_line}"
+    return f"The ESMFold checkpoint {model_id} could not be loaded ({reason}). {fix}"
 
 
 class Folder:
@@ -113,6 +127,16 @@ class Folder:
     def loaded(self) -> bool:
         return self._model is not None
 
+    @property
+    def load_failed(self) -> bool:
+        """Whether the last attempt to load failed (and the next fold answers at once)."""
+        return self._load_error is not None
+
+    def retry_loading(self) -> None:
+        """Forget the last load failure: the next fold tries to load the weights again."""
+        with self._load_lock:
+            self._load_error = None
+
     def load(self):
         """Return the model, loading it the first time; raise `FoldingUnavailable` if it can't."""
         if self._model is not None:
@@ -120,14 +144,14 @@ class Folder:
         with self._load_lock:
             if self._model is not None:
                 return self._model
-            if self._load_error and time.monotonic() - self._load_error[0] < _LOAD_RETRY_SECONDS:
-                # Don't hammer a missing path or an unreachable Hub on every click.
+            if self._load_error and time.monotonic() - self._load_error[0] < LOAD_RETRY_SECONDS:
+                # A missing path or an unreachable Hub costs up to half a minute of retries per
+                # attempt; until the interval passes (or retry_loading()), answer at once.
                 raise FoldingUnavailable(self._load_error[1])
             try:
                 self._model = self._load_model()
             except Exception as error:  # noqa: BLE001 - any load failure means the same to users
-                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                message = unavailable_message(self.model_id, reason[:300])
+                message = unavailable_message(self.model_id, error)
                 log.warning("Folding model unavailable: %s", error)
                 self._load_error = (time.monotonic(), message)
                 raise FoldingUnavailable(message) from error
@@ -227,6 +251,33 @@ def _run_with_retry(
 
 
 CA_ATOM, CB_ATOM = 1, 3  # indices in the atom37 layout (N, CA, C, CB, O, ...)
+PAE_MAX_BIN = 31  # ESMFold's PAE/pTM bins: 64 over 0-31 Å (the last one open-ended)
+
+
+def predicted_tm(
+    logits: torch.Tensor, chain_index: np.ndarray | None = None, max_bin: int = PAE_MAX_BIN
+) -> float:
+    """pTM from (L, L, bins) pTM logits; given each residue's chain, the interface pTM (ipTM).
+
+    AlphaFold-Multimer's `predicted_tm_score(logits, breaks, asym_id=..., interface=True)`
+    (deepmind/alphafold, alphafold/common/confidence.py; Evans et al. 2021): the pTM formula with
+    the pair mask restricted to residues of different chains; d0 stays that of the whole complex.
+    transformers' `compute_tm` has no pair mask, so the few lines are here; without `chain_index`
+    this equals `compute_tm` (tests/test_folding.py checks it).
+    """
+    n, _, bins = logits.shape
+    breaks = torch.linspace(0, max_bin, bins - 1, dtype=logits.dtype)
+    step = breaks[1] - breaks[0]
+    centers = torch.cat([breaks + step / 2, (breaks[-1] + 1.5 * step)[None]])
+    d0 = 1.24 * (max(n, 19) - 15) ** (1.0 / 3) - 1.8
+    expected_tm = (torch.softmax(logits, dim=-1) / (1 + (centers / d0) ** 2)).sum(-1)  # (L, L)
+    if chain_index is None:
+        pairs = torch.ones(n, n, dtype=logits.dtype)
+    else:
+        chains = torch.as_tensor(np.asarray(chain_index))
+        pairs = (chains[:, None] != chains[None, :]).to(logits.dtype)
+    per_aligned_residue = (expected_tm * pairs).sum(-1) / (pairs.sum(-1) + 1e-8)
+    return float(per_aligned_residue.max())
 
 
 def _to_structure(out: dict, protein: Protein, keep: np.ndarray, chain_index: np.ndarray) -> Structure:
@@ -241,7 +292,13 @@ def _to_structure(out: dict, protein: Protein, keep: np.ndarray, chain_index: np
     # The model's own `ptm` is over every position it saw (linker, batch padding); recompute it
     # over this protein's residues only.
     ptm_logits = out["ptm_logits"][0][keep_t][:, keep_t]
-    ptm = float(compute_tm(ptm_logits, max_bin=31, no_bins=ptm_logits.shape[-1]))
+    ptm = float(compute_tm(ptm_logits, max_bin=PAE_MAX_BIN, no_bins=ptm_logits.shape[-1]))
+    chain_ptm = {}
+    for i, letter in enumerate(string.ascii_uppercase[: len(protein.chains)]):
+        own = torch.from_numpy(chain_index == i)
+        own_logits = ptm_logits[own][:, own]
+        chain_ptm[letter] = float(compute_tm(own_logits, max_bin=PAE_MAX_BIN, no_bins=own_logits.shape[-1]))
+    iptm = predicted_tm(ptm_logits, chain_index) if len(protein.chains) > 1 else None
 
     arrays = {k: v.numpy() for k, v in out.items()}
     atom37 = atom14_to_atom37(arrays["positions"][-1], arrays)[0]
@@ -269,6 +326,10 @@ def _to_structure(out: dict, protein: Protein, keep: np.ndarray, chain_index: np
         plddt=plddt,
         pae=pae,
         ptm=ptm,
+        iptm=iptm,
+        chain_ptm=chain_ptm,
         ca=ca.astype(np.float32),
         cb=cb.astype(np.float32),
+        atom37=atom37[keep].astype(np.float32),
+        atom37_mask=arrays["atom37_atom_exists"][0][keep].astype(bool),
     )

@@ -102,8 +102,11 @@ class _RecordBuilder:
     chains: list[list[str]]
     bad: list[str]  # the first few offending characters, described
     separators: list[tuple[int, int, int]]  # (residue position, line, column) of each ':'
-    stop_at: tuple[int, int] | None = None  # (line, column) of a '*' seen so far
+    stop_at: tuple[int, int, int] | None = None  # (residue position, line, column) of a '*' seen so far
     bad_total: int = 0
+    # Sequence characters read so far (residue letters and offending characters alike; not
+    # whitespace, digits or ':'), so each offending character is numbered by its own position.
+    characters: int = 0
 
     def flag(self, description: str) -> None:
         # Keep only what a message shows, so a 2 MB binary paste costs no memory.
@@ -201,17 +204,19 @@ def parse_records(
         for col, ch in enumerate(line, start=1):
             if ch.isspace() or ch in string.digits:
                 continue
-            position = current.n_residues + 1
+            position = current.characters + 1
             if current.stop_at is not None:
                 # A '*' followed by more sequence is an internal stop, not a trailing one.
-                sl, sc = current.stop_at
-                current.flag(f"'*' at residue {position} (line {sl}, column {sc})")
+                sp, sl, sc = current.stop_at
+                current.flag(f"'*' at residue {sp} (line {sl}, column {sc})")
                 current.stop_at = None
-            if ch == "*":
-                current.stop_at = (line_no, col)
-            elif ch == CHAIN_SEPARATOR:
+            if ch == CHAIN_SEPARATOR:
                 current.separators.append((position, line_no, col))
                 current.chains.append([])
+                continue
+            current.characters += 1
+            if ch == "*":
+                current.stop_at = (position, line_no, col)
             elif ch.upper() in ACCEPTED_LETTERS and ch.isascii():
                 current.chains[-1].append(ch.upper())
             else:

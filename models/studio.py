@@ -15,9 +15,12 @@ from models.files import cache_root
 from models.folding import DEFAULT_FOLD_MODEL, Folder
 from models.gpu import gpu_task
 from models.memo import LockedLRU
+from models.secondary import SecondaryStructureUnavailable, relative_accessibility, secondary_structure
 from models.sequences import Protein, check_foldable
 from models.settings import DEFAULT_MAX_FOLD_LENGTH
 from models.structure import Structure
+from models.structure_file import read_structure, to_structure
+from models.tasks import BACKBONE_TASKS
 
 
 @dataclass
@@ -73,8 +76,18 @@ class Studio:
             cached = _fold_on_accelerator(self.folder, protein)
             self._structure_to_disk(cached)
             self._structures.put(protein.sequence, cached)
+        if cached.ss is None:
+            with_secondary(cached)
         # Same coordinates, but the caller's record id.
         return cached if cached.id == protein.id else replace(cached, id=protein.id)
+
+    def inspect(self, source, name: str = "", chain: str | None = None) -> tuple[Structure, dict]:
+        """A structure file (PDB/mmCIF, gzip or not) opened as the app's Structure (one chain,
+        the first protein chain by default) with its secondary structure and accessibility,
+        and what the file held (chains, what was skipped or mapped). Raises StructureFileError."""
+        opened = read_structure(source, name)
+        structure = to_structure(opened, chain, self.config.max_analyze_length)
+        return with_secondary(structure), opened.summary()
 
     def cached_structure(self, protein: Protein) -> Structure | None:
         """The structure of this exact sequence if it was already folded (never folds)."""
@@ -83,6 +96,26 @@ class Studio:
     def annotate(self, protein: Protein) -> Annotation:
         """PTM sites, localization and contacts from one backbone pass (memoised)."""
         return self.annotator.annotate(protein)
+
+    def annotate_chains(self, protein: Protein) -> list[tuple[str, Annotation]]:
+        """Each chain analysed as the protein it is (one batched pass): [(letter, Annotation)]."""
+        chains = protein.per_chain()
+        annotations = self.annotator.annotate_many([p for _, p in chains], tasks=BACKBONE_TASKS)
+        return [(letter, a) for (letter, _), a in zip(chains, annotations)]
+
+    def fold_stage(self, protein: Protein) -> str:
+        """What a fold of this protein will do first, in words, for the status line."""
+        if not self.folder.loaded and not self.folder.load_failed:
+            if Path(self.config.fold_model).expanduser().is_dir():
+                return (
+                    f"loading ESMFold from {self.config.fold_model}, then folding {protein.length:,} residues"
+                )
+            return f"loading ESMFold (first time: ~8.4 GB download), then folding {protein.length:,} residues"
+        return f"folding {protein.length:,} residues"
+
+    def retry_fold_model(self) -> None:
+        """Forget a failed ESMFold load: the next fold tries again at once."""
+        self.folder.retry_loading()
 
     def annotate_many(self, proteins: list[Protein], tasks: tuple[str, ...] = TASKS) -> list[Annotation]:
         return self.annotator.annotate_many(proteins, tasks=tasks)
@@ -110,6 +143,8 @@ class Studio:
                 plddt=hit["plddt"],
                 pae=hit["pae"],
                 ptm=float(hit["ptm"]),
+                iptm=None if hit["iptm"] is None else float(hit["iptm"]),
+                chain_ptm={chain: float(v) for chain, v in hit["chain_ptm"].items()},
                 model=hit["model"],
                 device=hit["device"],
                 seconds=float(hit["seconds"]),
@@ -117,8 +152,10 @@ class Studio:
                 notes=[*hit["notes"], "from the result cache"],
                 ca=hit["ca"],
                 cb=hit["cb"],
+                atom37=hit["atom37"],
+                atom37_mask=np.asarray(hit["atom37_mask"], dtype=bool),
             )
-        except (KeyError, TypeError, ValueError):  # an entry from an older layout: recompute
+        except (AttributeError, KeyError, TypeError, ValueError):  # an older layout: recompute
             return None
 
     def _structure_to_disk(self, s: Structure) -> None:
@@ -126,6 +163,8 @@ class Studio:
             "chains": list(s.chains),
             "pdb": s.pdb,
             "ptm": s.ptm,
+            "iptm": s.iptm,
+            "chain_ptm": s.chain_ptm,
             "model": s.model,
             "device": s.device,
             "seconds": s.seconds,
@@ -133,8 +172,25 @@ class Studio:
             "notes": s.notes,
         }
         arrays = {"plddt": np.asarray(s.plddt), "pae": np.asarray(s.pae)}
-        arrays.update({k: v for k, v in (("ca", s.ca), ("cb", s.cb)) if v is not None})
+        arrays.update(
+            {
+                k: v
+                for k, v in (("ca", s.ca), ("cb", s.cb), ("atom37", s.atom37), ("atom37_mask", s.atom37_mask))
+                if v is not None
+            }
+        )
         self.result_cache.put(self.fold_model_key, "structure", ":".join(s.chains), arrays, extra)
+
+
+def with_secondary(structure: Structure) -> Structure:
+    """Fill `ss` and `rsa` (DSSP 3-state, relative accessibility) where atoms allow; a structure
+    without full-atom coordinates keeps them None rather than failing the fold."""
+    try:
+        structure.ss = secondary_structure(structure)[0]
+        structure.rsa = relative_accessibility(structure)
+    except SecondaryStructureUnavailable:
+        pass
+    return structure
 
 
 @gpu_task(duration=180)

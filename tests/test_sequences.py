@@ -6,6 +6,7 @@ however odd, escapes as anything but a `SequenceError`, and that well-formed FAS
 
 from __future__ import annotations
 
+import re
 import string
 
 import pytest
@@ -302,6 +303,50 @@ def test_empty_chain_rejected(text, where):
     message = parse_error(text)
     assert "empty chain" in message
     assert where in message
+
+
+def test_each_bad_character_has_its_own_residue_number():
+    message = parse_error("MKT@@Q")
+    assert "'@' at residue 4 (line 1, column 4), '@' at residue 5 (line 1, column 5)" in message
+    assert "'*' at residue 3 (line 1, column 3), '@' at residue 4" in parse_error("MK*@V")
+
+
+BAD_CHARACTERS = "@#$%&!?/=+~ßÉ"
+REPORTED = re.compile(r"'(.)' at residue (\d+) \(line (\d+), column (\d+)\)")
+
+
+@PROPERTY_SETTINGS
+@given(
+    residues=st.text(alphabet="".join(sorted(ACCEPTED_LETTERS)) + "acdefgk", min_size=1, max_size=60),
+    inserts=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=60), st.sampled_from(BAD_CHARACTERS)),
+        min_size=1,
+        max_size=8,
+    ),
+    width=st.integers(min_value=1, max_value=25),
+    noise=st.lists(st.sampled_from([" ", "1", "23", "\t"]), max_size=5),
+    header=st.booleans(),
+)
+def test_residue_line_and_column_point_at_each_bad_character(residues, inserts, width, noise, header):
+    """Each bad character is numbered by its position among the sequence characters (whitespace
+    and digits not counted), and its line and column point at it in the text as given."""
+    characters = list(residues)
+    for at, ch in inserts:
+        characters.insert(min(at, len(characters)), ch)
+    # Wrap into lines, with digits and blanks sprinkled in (ignored by the parser).
+    lines = []
+    for start in range(0, len(characters), width):
+        line = "".join(characters[start : start + width])
+        lines.append((noise[len(lines) % len(noise)] if noise else "") + line)
+    text = (">rec some protein\n" if header else "") + "\n".join(lines) + "\n"
+    message = parse_error(text)
+    reported = REPORTED.findall(message)
+    expected = [(i + 1, ch) for i, ch in enumerate(characters) if ch in BAD_CHARACTERS]
+    assert len(reported) == min(len(expected), 5)  # the first five are listed
+    text_lines = text.splitlines()
+    for (ch, residue, line, column), (position, wanted) in zip(reported, expected):
+        assert (ch, int(residue)) == (wanted, position)
+        assert text_lines[int(line) - 1][int(column) - 1] == ch
 
 
 def test_more_than_five_bad_characters_are_summarised():

@@ -1,0 +1,150 @@
+"""The page's one action, Predict: analysis first (fast), then the fold, each shown as it arrives.
+
+A status line above the tabs says, from any tab, what runs, what is done and what is
+unavailable and why. A new input first clears every output, so nothing from the previous
+protein can be read as this one's; an error stays in the status line until the next action.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from components.analysis_tabs import AnalysisTabs, analysis_outputs, cleared_analysis, subject_html
+from components.structure_tab import (
+    StructureTab,
+    cleared_structure,
+    error_html,
+    structure_outputs,
+    unavailable_outputs,
+)
+from models.errors import BackboneUnavailable, FoldingOutOfMemory, FoldingUnavailable, SequenceError
+from models.sequences import check_foldable, parse_one
+
+log = logging.getLogger(__name__)
+
+WAITING, RUNNING, DONE, UNAVAILABLE, FAILED = "waiting", "running", "done", "unavailable", "failed"
+LOGGED = "failed unexpectedly; the error was logged on the server"
+SYMBOLS = {WAITING: "○", RUNNING: "◌", DONE: "✓", UNAVAILABLE: "✕", FAILED: "✕"}
+
+
+@dataclass
+class Stage:
+    name: str  # "Analysis" or "Structure"
+    state: str = WAITING
+    text: str = ""
+
+    def html(self) -> str:
+        return (
+            f"<li class='stage stage-{self.state}'><span class='stage-mark'>{SYMBOLS[self.state]}</span> "
+            f"<strong>{self.name}</strong>: {html.escape(self.text or self.state)}</li>"
+        )
+
+
+def status_line(protein, stages: list[Stage]) -> str:
+    """The status line: which protein, then each stage's state in words."""
+    running = any(s.state == RUNNING for s in stages)
+    return (
+        f"<div class='status-line' data-running='{str(running).lower()}'>{subject_html(protein)}"
+        f"<ul class='stages'>{''.join(s.html() for s in stages)}</ul></div>"
+    )
+
+
+def input_error_line(message: str) -> str:
+    return (
+        "<div class='status-line status-error' data-running='false'>"
+        f"{error_html('Cannot use this input.', message)}</div>"
+    )
+
+
+def make_predict_handler(
+    studio: Any,
+    status: gr.HTML,
+    structure: StructureTab,
+    analysis: AnalysisTabs,
+    script_url: str,
+    download_root: Path | None = None,
+):
+    """Predict: text, threshold, style, colouring -> every output, streamed as stages finish."""
+    root = download_root or Path(tempfile.mkdtemp(prefix="protein-studio-predict-"))
+
+    def predict(sequence: str, threshold: float, style: str, coloring: str) -> Iterator[dict]:
+        cleared = {**cleared_analysis(analysis), **cleared_structure(structure)}
+        try:
+            protein = parse_one(sequence)
+        except SequenceError as error:
+            yield {**cleared, status: input_error_line(str(error))}
+            return
+        analysing, folding = Stage("Analysis", RUNNING, "analysing (one ESM-2 pass)"), Stage("Structure")
+        stages = [analysing, folding]
+        try:
+            check_foldable(protein, studio.config.max_fold_length)
+            folding.text = "waiting for the analysis"
+        except SequenceError as error:
+            folding.state, folding.text = UNAVAILABLE, f"not folded: {error}"
+        yield {**cleared, status: status_line(protein, stages)}
+
+        chains, analysed = None, {}
+        started = time.perf_counter()
+        try:
+            chains = studio.annotate_chains(protein)
+            analysed = analysis_outputs(studio, analysis, protein, chains, threshold, script_url, root)
+            analysing.state = DONE
+            analysing.text = f"done in {time.perf_counter() - started:.1f} s"
+            if len(chains) > 1:
+                analysing.text += f", each of the {len(chains)} chains as its own protein"
+        except (BackboneUnavailable, SequenceError) as error:
+            analysing.state, analysing.text = UNAVAILABLE, str(error)
+            analysed = {analysis.status: error_html("Analysis unavailable.", str(error))}
+        except Exception:
+            log.exception("Analysis failed")
+            analysing.state, analysing.text = FAILED, LOGGED
+        if folding.state == UNAVAILABLE:
+            analysed[structure.status] = error_html("Not folded.", folding.text.removeprefix("not folded: "))
+            yield {**analysed, status: status_line(protein, stages)}
+            return
+        folding.state, folding.text = RUNNING, studio.fold_stage(protein)
+        yield {**analysed, status: status_line(protein, stages)}
+
+        started = time.perf_counter()
+        try:
+            folded = studio.fold(protein)
+            outputs = structure_outputs(structure, folded, style, coloring, root, script_url)
+            folding.state, folding.text = DONE, f"done in {time.perf_counter() - started:.1f} s"
+            if chains is not None:  # the 3D site view and the structure's contacts need the fold
+                again = analysis_outputs(studio, analysis, protein, chains, threshold, script_url, root)
+                outputs.update(again)
+        except FoldingUnavailable as error:
+            outputs = unavailable_outputs(structure, str(error))
+            folding.state, folding.text = UNAVAILABLE, str(error)
+        except FoldingOutOfMemory as error:
+            outputs = {structure.status: error_html("Folding failed.", str(error))}
+            folding.state, folding.text = FAILED, str(error)
+        except Exception:
+            log.exception("Folding failed")
+            outputs = {}
+            folding.state, folding.text = FAILED, LOGGED
+        yield {**outputs, status: status_line(protein, stages)}
+
+    return predict
+
+
+def make_retry_handler(studio: Any, structure: StructureTab):
+    """ "Retry loading ESMFold": the next fold tries to load the weights again at once."""
+
+    def retry() -> dict:
+        studio.retry_fold_model()
+        return {
+            structure.retry: gr.update(visible=False),
+            structure.status: "<p>ESMFold will be loaded again on the next Predict.</p>",
+        }
+
+    return retry
