@@ -14,14 +14,31 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import gradio as gr
 import numpy as np
 
 from components.annotation_plots import contacts_figure, localization_figure, ptm_figure
+from components.contacts_view import (
+    TOP_CONTACT_COLUMNS,
+    contact_lines,
+    top_contacts_rows,
+    write_contact_files,
+)
+from components.percentages import class_percentages, split_percentages
 from components.structure_tab import error_html
 from components.structure_viewer import placeholder, render_structure
+from components.trust import (
+    closeness_sentence,
+    contacts_trust_html,
+    localization_confidence_note,
+    localization_trust_html,
+    ptm_empty_states_html,
+    ptm_trust_html,
+)
 from models.annotation_json import contacts_json_for, localization_json_for, ptm_json_for
+from models.contacts import read_contacts_card
 from models.embeddings import write_embeddings
 from models.errors import BackboneUnavailable, SequenceError
 from models.sequences import parse_one
@@ -46,6 +63,8 @@ class PtmTab:
     viewer: gr.HTML
     json: gr.JSON
     state: gr.State  # the last result's sequence and sites, for re-thresholding without recomputing
+    trust: gr.HTML  # the head cards' test figures at the current threshold
+    empty: gr.HTML  # "no site at or above …; the highest is …", per PTM type
 
 
 @dataclass
@@ -62,6 +81,9 @@ class ContactsTab:
     subject: gr.HTML
     note: gr.HTML
     plot: gr.Plot
+    top: gr.Dataframe  # the top L/5 long-range contacts
+    files: gr.File  # CSV (pairs > 0.1) and .npy of each chain's map
+    viewer: gr.HTML  # the top contacts as lines on the fold
 
 
 @dataclass
@@ -81,6 +103,7 @@ class AnalysisTabs:
             *(con.plot, con.note, ptm.state),
             *(ptm.subject, loc.subject, con.subject),
             loc.embeddings,
+            *(ptm.trust, ptm.empty, con.top, con.files, con.viewer),
         ]
 
 
@@ -127,7 +150,7 @@ def build_localization_tab() -> LocalizationTab:
     return LocalizationTab(subject, plot, summary, probabilities, embeddings)
 
 
-def build_ptm_tab(ptm_types: list[tuple[str, str]]) -> PtmTab:
+def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
     gr.Markdown(
         f"Per-residue probability of {ptm_types_phrase(ptm_types)} at every candidate residue, "
         "one track per PTM type. Add your own type with `python -m training site-head`.",
@@ -137,9 +160,11 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]]) -> PtmTab:
     threshold = gr.Slider(
         0.0, 1.0, value=DEFAULT_THRESHOLD, step=0.01, label="Threshold", elem_id="ptm-threshold"
     )
+    trust = gr.HTML(ptm_trust_html(site_cards, DEFAULT_THRESHOLD), label="PTM trust", elem_id="ptm-trust-box")
     plot = gr.Plot(label="PTM probability", elem_id="ptm-plot")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
+            empty = gr.HTML("", label="PTM sites: none above the threshold", elem_id="ptm-empty-box")
             table = gr.Dataframe(
                 headers=TABLE_COLUMNS,
                 label="Predicted sites (above threshold)",
@@ -152,51 +177,76 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]]) -> PtmTab:
             viewer = gr.HTML(placeholder(NO_FOLD_YET, 360), label="PTM sites in 3D", elem_id="ptm-viewer")
     with gr.Accordion("Sites (JSON)", open=False):
         sites_json = gr.JSON(label="PTM sites (JSON)", elem_id="ptm-json")
-    return PtmTab(subject, threshold, plot, table, csv_file, viewer, sites_json, gr.State(None))
+    return PtmTab(subject, threshold, plot, table, csv_file, viewer, sites_json, gr.State(None), trust, empty)
 
 
 def build_contacts_tab() -> ContactsTab:
     subject = _subject("Contacts: protein")
     note = gr.HTML("", label="Contacts note", elem_id="contacts-note")
-    plot = gr.Plot(label="Contact map", elem_id="contacts-plot")
-    return ContactsTab(subject, note, plot)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            plot = gr.Plot(label="Contact map", elem_id="contacts-plot")
+        with gr.Column(scale=2):
+            top = gr.Dataframe(
+                headers=TOP_CONTACT_COLUMNS,
+                label="Top L/5 long-range contacts (|i−j| ≥ 24)",
+                interactive=False,
+                max_height=300,
+                elem_id="contacts-top",
+            )
+            files = gr.File(
+                label="Contact maps (.csv: pairs > 0.1; .npy: the whole map)",
+                file_count="multiple",
+                elem_id="contacts-download",
+            )
+    viewer = gr.HTML(placeholder(NO_FOLD_YET, 360), label="Top contacts in 3D", elem_id="contacts-viewer")
+    return ContactsTab(subject, note, plot, top, files, viewer)
 
 
 def localization_summary(loc: dict, card: dict | None) -> str:
+    """Top class, top three, membrane vs soluble, the low-confidence note, the most similar
+    training proteins and the head's held-out accuracy. Percentages are the plot's (one rounding
+    for both, adding up to 100.0%), and membrane + soluble read 100.0% together."""
     if not loc.get("probabilities"):
         return f"<p>{html.escape(loc.get('note', 'No localization.'))}</p>"
-    top = loc["top"]
-    top3 = "".join(f"<li>{html.escape(t['class'])}: {t['probability']:.1%}</li>" for t in loc["top3"])
-    metrics = (card or {}).get("metrics", {}).get("heldout", {})
-    honesty = ""
-    if metrics:
-        honesty = (
-            f"<p class='model-note'>On SCL2205's held-out test set this head is right "
-            f"{metrics['accuracy']:.0%} of the time (top-3: {metrics['top3_accuracy']:.0%}); "
-            "Cytoplasm, Nucleus and Cytoplasm;Nucleus are often confused.</p>"
-        )
+    probabilities = loc["probabilities"]
+    shown = class_percentages(probabilities)
+    ranked = sorted(probabilities, key=lambda c: -probabilities[c])
+    top = ranked[0]
+    top3 = "".join(f"<li>{html.escape(c)}: {shown[c]}</li>" for c in ranked[:3])
+    membrane, soluble = split_percentages(loc["membrane"])
     return (
-        f"<div class='loc-summary'><p><strong>{html.escape(top['class'])}</strong> "
-        f"({top['probability']:.1%})</p><ol>{top3}</ol>"
-        f"<p>Membrane {loc['membrane']:.1%} · soluble {loc['soluble']:.1%}</p>"
-        f"{similar_table(loc.get('similar_training_proteins', []))}{honesty}</div>"
+        f"<div class='loc-summary'><p><strong>{html.escape(top)}</strong> ({shown[top]})</p><ol>{top3}</ol>"
+        f"{localization_confidence_note(probabilities, card)}"
+        f"<p>Membrane {membrane} · soluble {soluble}</p>"
+        f"{similar_table(loc.get('similar_training_proteins', []), card)}"
+        f"{localization_trust_html(card)}</div>"
     )
 
 
-def similar_table(similar: list[dict]) -> str:
+UNIPROT_ENTRY = "https://www.uniprot.org/uniprotkb/{}/entry"
+SIMILARITY_CAPTION = (
+    "Similarity: cosine similarity of the two proteins' embeddings in the head's PCA projection "
+    "(1 = identical embeddings; a training protein scores 1.00 against itself). "
+)
+
+
+def similar_table(similar: list[dict], card: dict | None = None) -> str:
     """The training proteins most similar to this one, whose annotated compartments vote in the
-    prediction: evidence the user can check (UniProt accessions, cosine similarity)."""
+    prediction: evidence the user can check (UniProt accessions link to their entries)."""
     if not similar:
         return ""
     rows = "".join(
-        f"<tr><td>{html.escape(s['entry'])}</td><td>{html.escape(s['localization'])}</td>"
-        f"<td>{s['similarity']:.2f}</td></tr>"
+        f"<tr><td><a href='{html.escape(UNIPROT_ENTRY.format(quote(s['entry'], safe='')))}' "
+        f"target='_blank' rel='noopener noreferrer'>{html.escape(s['entry'])}</a></td>"
+        f"<td>{html.escape(s['localization'])}</td><td>{s['similarity']:.2f}</td></tr>"
         for s in similar
     )
     return (
         "<table class='similar-proteins'><caption>Most similar training proteins</caption>"
         "<thead><tr><th>UniProt</th><th>annotated</th><th>similarity</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
+        f"<p class='similarity-scale'>{html.escape(SIMILARITY_CAPTION + closeness_sentence(card))}</p>"
     )
 
 
@@ -229,6 +279,8 @@ def cleared_analysis(tabs: AnalysisTabs) -> dict:
     return {
         **{component: None for component in tabs.outputs},
         tabs.ptm.viewer: placeholder(NO_FOLD_YET, 360),
+        tabs.contacts.viewer: placeholder(NO_FOLD_YET, 360),
+        tabs.ptm.trust: gr.skip(),  # the cards' figures do not belong to a protein: they stay
         **{subject: "" for subject in (tabs.ptm.subject, tabs.localization.subject, tabs.contacts.subject)},
     }
 
@@ -294,11 +346,47 @@ def analysis_outputs(
         ptm.csv: _write_sites_csv(protein.id, ptm_json["sites"], root),
         ptm.json: ptm_json,
         ptm.viewer: viewer,
-        ptm.state: {"lengths": lengths, "sites": ptm_json["sites"], "types": ptm_types},
+        ptm.state: {
+            "lengths": lengths,
+            "sites": ptm_json["sites"],
+            "types": ptm_types,
+            "sequences": {letter: a.sequence for letter, a in chains},
+        },
         con.subject: subject,
         con.plot: contacts_figure(block_diagonal([a.contacts for _, a in chains]), structure_contacts),
-        con.note: f"<p>{html.escape(note)}</p>",
+        con.note: contacts_trust_html(read_contacts_card(), studio.annotator.backbone.weights_sha256)
+        + f"<p>{html.escape(note)}</p>",
+        con.top: [
+            [f"{letter}{i}" if len(chains) > 1 else i, f"{letter}{j}" if len(chains) > 1 else j, p]
+            for letter, a in chains
+            for i, j, p in top_contacts_rows(a.contacts)
+        ],
+        con.files: [path for letter, a in chains for path in write_contact_files(a.id, a.contacts, root)],
+        con.viewer: _contacts_viewer(structure, chains, script_url),
+        ptm.trust: ptm_trust_html(cards.sites, threshold),
+        ptm.empty: "".join(
+            (f"<h4>Chain {letter}</h4>" if len(chains) > 1 else "")
+            + ptm_empty_states_html(
+                a.sequence, [x for x in ptm_json["sites"] if x["chain"] == letter], threshold, ptm_types
+            )
+            for letter, a in chains
+        ),  # fmt: skip
     }
+
+
+def _contacts_viewer(structure, chains: list, script_url: str) -> str:
+    """The fold with each chain's top L/5 long-range contacts drawn between Cα atoms."""
+    if structure is None or structure.ca is None:
+        return placeholder(NO_FOLD_YET, 360)
+    lines, start = [], 0
+    for _, a in chains:
+        n = len(a.sequence)
+        lines += contact_lines(a.contacts, structure.ca[start : start + n])
+        start += n
+    return render_structure(
+        structure.pdb, script_url, "cartoon", "pLDDT", 420, None, "contacts-viewer", structure.residues(),
+        contacts=lines,
+    )  # fmt: skip
 
 
 def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, download_root: Path | None = None):
@@ -349,7 +437,7 @@ def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, downl
     return analyze, api_result
 
 
-def make_rethreshold_handler(ptm: PtmTab):
+def make_rethreshold_handler(ptm: PtmTab, site_cards=()):
     """Threshold slider: redraw plot and table from the last result, no recomputation."""
 
     def rethreshold(state: dict | None, threshold: float) -> dict:
@@ -357,6 +445,14 @@ def make_rethreshold_handler(ptm: PtmTab):
             return {}
         types = [tuple(t) for t in state.get("types", [])]
         return {
+            ptm.trust: ptm_trust_html(site_cards, threshold),
+            ptm.empty: "".join(
+                (f"<h4>Chain {letter}</h4>" if len(state["sequences"]) > 1 else "")
+                + ptm_empty_states_html(
+                    sequence, [x for x in state["sites"] if x.get("chain", "A") == letter], threshold, types
+                )
+                for letter, sequence in state["sequences"].items()
+            ),
             ptm.plot: ptm_figure(state["lengths"], state["sites"], threshold, types),
             ptm.table: _site_rows(state["sites"], threshold),
         }

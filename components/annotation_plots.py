@@ -8,6 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from components.percentages import class_percentages
+
 CHAIN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf")
 
 
@@ -20,6 +22,7 @@ def localization_figure(by_chain: dict[str, dict[str, float]], membrane_classes:
     fig = go.Figure()
     for i, chain in enumerate(chains):
         probabilities = by_chain[chain]
+        shown = class_percentages(probabilities)  # the summary's percentages: they add up to 100.0%
         colour = (
             ["#c2185b" if name in membrane_classes else "#1f77b4" for name in order]
             if len(chains) == 1
@@ -32,7 +35,7 @@ def localization_figure(by_chain: dict[str, dict[str, float]], membrane_classes:
                 name=f"chain {chain}",
                 orientation="h",
                 marker_color=colour,
-                text=[f"{probabilities[c]:.1%}" for c in order],
+                text=[shown[c] for c in order],
                 textposition="outside",
                 hovertemplate=f"chain {chain}<br>%{{y}}<br>%{{x:.1%}}<extra></extra>",
             )
@@ -143,14 +146,22 @@ def _add_track(fig: go.Figure, row: int, sites: Sequence[dict], threshold: float
     )
 
 
+# The contact map is a square sized for a ~640 px wide panel: the plot area is CONTACT_SIDE px
+# on each side, the colour bar sits just right of it. Gradio makes the figure responsive, which
+# keeps a width given in the layout; without one the square would float away from its colour bar.
+CONTACT_SIDE = 500
+CONTACT_MARGIN = {"l": 50, "r": 90, "t": 40, "b": 50}
+
+
 def contacts_figure(predicted: np.ndarray, structure_contacts: np.ndarray | None = None) -> go.Figure:
-    """ESM-2 contact probabilities; with a structure, its Cβ contacts fill the lower triangle."""
+    """ESM-2 contact probabilities as a square map; with a structure, its Cβ contacts fill the
+    lower triangle."""
     z = np.array(predicted, dtype=float)
-    title = "Predicted contacts (ESM-2 attention head)"
+    caption = "ESM-2 contact probability"
     if structure_contacts is not None and structure_contacts.shape == z.shape:
         lower = np.tril_indices_from(z, -1)
         z[lower] = structure_contacts[lower]
-        title = "Upper: ESM-2 contact probability · Lower: ESMFold Cβ < 8 Å"
+        caption = "Upper: ESM-2 contact probability · Lower: ESMFold Cβ < 8 Å"
     x = np.arange(1, len(z) + 1)
     fig = go.Figure(
         go.Heatmap(
@@ -160,19 +171,48 @@ def contacts_figure(predicted: np.ndarray, structure_contacts: np.ndarray | None
             colorscale="Blues",
             zmin=0,
             zmax=1,
-            colorbar={"title": {"text": "p"}},
-            hovertemplate="%{y} – %{x}<br>%{z:.2f}<extra></extra>",
+            # Beside the square, as tall as it (paper coordinates are the plot area).
+            colorbar={
+                "title": {"text": "p", "side": "top"},
+                "x": 1.02,
+                "xanchor": "left",
+                "y": 0.5,
+                "yanchor": "middle",
+                "len": 1.0,
+                "lenmode": "fraction",
+                "thickness": 14,
+            },
+            hovertemplate="residues %{y} – %{x}<br>%{z:.2f}<extra></extra>",
         )
     )
+    m = CONTACT_MARGIN
     fig.update_layout(
-        title=title,
-        height=480,
-        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+        width=CONTACT_SIDE + m["l"] + m["r"],
+        height=CONTACT_SIDE + m["t"] + m["b"],
+        margin=m,
         template="plotly_white",
-        yaxis_autorange="reversed",
-        xaxis_title="residue",
-        yaxis_title="residue",
+        xaxis={"title": "residue", "domain": [0, 1], "constrain": "domain"},
+        yaxis={
+            "title": "residue",
+            "domain": [0, 1],
+            "autorange": "reversed",
+            "scaleanchor": "x",
+            "scaleratio": 1,
+            "constrain": "domain",
+        },
+        # A caption, not a layout title: Gradio widens the top margin of titled figures to 100 px.
+        annotations=[
+            {
+                "text": caption,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0,
+                "y": 1.0,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 13},
+            }
+        ],
     )
-    fig.update_xaxes(constrain="domain")
-    fig.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain")
     return fig

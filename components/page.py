@@ -98,7 +98,7 @@ def build_page(
                 compare_model = gr.File(visible=False, label="Model structure", elem_id="compare-model")
             with gr.Tab("PTM sites", id="ptm"):
                 analysis_status = gr.HTML("", label="Analysis status", elem_id="analysis-status")
-                ptm = build_ptm_tab(ptm_types)
+                ptm = build_ptm_tab(ptm_types, studio.annotator.head_cards.sites)
             with gr.Tab("Localization", id="localization"):
                 localization = build_localization_tab()
             with gr.Tab("Contacts", id="contacts"):
@@ -154,9 +154,9 @@ def build_page(
             concurrency_id="analyze",
         )
         ptm.threshold.release(
-            make_rethreshold_handler(ptm),
+            make_rethreshold_handler(ptm, studio.annotator.head_cards.sites),
             inputs=[ptm.state, ptm.threshold],
-            outputs=[ptm.plot, ptm.table],
+            outputs=[ptm.plot, ptm.table, ptm.trust, ptm.empty],
             api_visibility="private",
             show_progress="hidden",
         )

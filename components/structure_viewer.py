@@ -32,6 +32,8 @@ _UNHOVER = """function(atom, viewer) {
 
 
 Residues = list[tuple[str, int, float]]  # (chain, residue number, pLDDT) in order
+Point = tuple[float, float, float]
+ContactLines = list[tuple[Point, Point, float]]  # (start xyz, end xyz, probability) in Angstrom
 
 
 def _residues_of(pdb_text: str) -> Residues:
@@ -84,6 +86,22 @@ def _site_colour(probability: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
+def _contact_spec(start: Point, end: Point, probability: float) -> dict:
+    """A 3Dmol.js CylinderSpec: a dashed line, light to dark green with the probability."""
+    p = min(max(float(probability), 0.0), 1.0)
+    low, high = (161, 217, 155), (0, 109, 44)
+    r, g, b = (round(lo + (hi - lo) * p) for lo, hi in zip(low, high))
+    return {
+        "start": dict(zip("xyz", map(float, start))),
+        "end": dict(zip("xyz", map(float, end))),
+        "radius": round(0.08 + 0.17 * p, 3),
+        "dashed": True,
+        "fromCap": 1,
+        "toCap": 1,
+        "color": f"#{r:02x}{g:02x}{b:02x}",
+    }
+
+
 def viewer_document(
     pdb_text: str,
     script_url: str,
@@ -93,12 +111,15 @@ def viewer_document(
     residues: Residues | None = None,
     ss: str | None = None,
     reference_pdb: str | None = None,
+    contacts: ContactLines | None = None,
 ) -> str:
     """The standalone HTML page of the viewer (what goes into the iframe). `sites`: (chain,
     residue number, probability) drawn as sticks coloured by probability. `residues`: what the
     fold already knows per residue; without it they are read from the PDB text. `ss`: DSSP
     3-state per residue, for colouring by secondary structure. `reference_pdb`: a second
-    structure drawn in grey under this one (a comparison, already superposed)."""
+    structure drawn in grey under this one (a comparison, already superposed). `contacts`:
+    predicted contacts drawn as dashed lines between two points (e.g. the residues' Cα atoms),
+    darker and thicker for more probable ones."""
     if style not in STYLES:
         raise ValueError(f"style must be one of {STYLES}")
     if coloring not in COLORINGS:
@@ -140,6 +161,8 @@ def viewer_document(
     for chain, number, probability in sites or []:
         selection = {"chain": chain, "resi": number}
         view.addStyle(selection, {"stick": {"radius": 0.35, "color": _site_colour(probability)}})
+    for start, end, probability in contacts or []:
+        view.addCylinder(_contact_spec(start, end, probability))
     if reference_pdb:
         view.addModel(coordinate_lines(reference_pdb), "pdb")
         view.setStyle({"model": -1}, {"cartoon": {"color": "#9e9e9e", "opacity": 0.55}})
@@ -166,9 +189,10 @@ def render_structure(
     residues: Residues | None = None,
     ss: str | None = None,
     reference_pdb: str | None = None,
+    contacts: ContactLines | None = None,
 ) -> str:
-    """An iframe holding the viewer, ready for `gr.HTML`."""
-    doc = viewer_document(pdb_text, script_url, style, coloring, sites, residues, ss, reference_pdb)
+    """An iframe holding the viewer, ready for `gr.HTML` (arguments: see `viewer_document`)."""
+    doc = viewer_document(pdb_text, script_url, style, coloring, sites, residues, ss, reference_pdb, contacts)
     return (
         f'<iframe class="{element_class}" title="3D structure viewer" '
         f'style="width:100%;height:{height}px;border:0;border-radius:8px" '

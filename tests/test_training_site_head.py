@@ -126,6 +126,13 @@ def test_card_follows_the_site_head_contract(trained):
     assert test["n"] == data["test"]["sites"] and test["n_positive"] == data["test"]["positive"]
     assert test["roc_auc"] > 0.9
     assert 0 <= test["precision_at_0.5"] <= 1 and 0 <= test["recall_at_0.5"] <= 1
+    curve = test["threshold_curve"]  # what the PTM tab reads at each threshold
+    assert curve["thresholds"] == [round(0.05 * k, 2) for k in range(1, 20)]
+    at_half = curve["thresholds"].index(0.5)
+    assert curve["precision"][at_half] == test["precision_at_0.5"]
+    assert curve["recall"][at_half] == test["recall_at_0.5"]
+    assert curve["recall"] == sorted(curve["recall"], reverse=True) and curve["recall"][0] <= 1
+    assert curve["n_called"] == sorted(curve["n_called"], reverse=True) and curve["n_called"][0] <= test["n"]
     assert card["training_command"].startswith("python -m training site-head --name")
     assert card["seed"] == 0 and card["torch"] and card["python"]
     assert set(card["pipeline_seconds"]) >= {"embedding", "training", "final_test", "total"}

@@ -19,7 +19,15 @@ from models.sequences import Protein
 from training import data, localization, ptm
 from training.cards import common_fields, rounded, write_card
 from training.embed_cache import cache_scl, cache_sumo
-from training.metrics import roc_auc
+from training.metrics import (
+    MIN_BIN,
+    level_below_which,
+    level_from_which,
+    reliability_bins,
+    roc_auc,
+    share_right,
+    site_test_metrics,
+)
 
 log = logging.getLogger("training")
 REGRESSION_SAMPLE = 120  # rows re-checked by the test suite through the app's prediction path
@@ -34,7 +42,7 @@ def annotate_in_chunks(annotator: Annotator, proteins: list[Protein], size: int 
     return out
 
 
-def _centre_scores(annotator: Annotator, windows: list[data.SiteWindow]) -> list[float]:
+def centre_scores(annotator: Annotator, windows: list[data.SiteWindow]) -> list[float]:
     annotations = annotate_in_chunks(annotator, [Protein(w.name, (w.window,)) for w in windows])
     return [next(s.probability for s in a.sites if s.position == data.SUMO_CENTRE + 1) for a in annotations]
 
@@ -44,7 +52,7 @@ def sumo_regression_sample(annotator: Annotator, validation_names: list[str], se
     by_name = {w.name: w for w in data.sumo_split("Train")}
     names = sorted(np.random.default_rng(seed).choice(validation_names, REGRESSION_SAMPLE, replace=False))
     windows = [by_name[n] for n in names]
-    scores = _centre_scores(annotator, windows)
+    scores = centre_scores(annotator, windows)
     return {
         "split": "Train (validation proteins)",
         "names": [str(n) for n in names],
@@ -54,18 +62,15 @@ def sumo_regression_sample(annotator: Annotator, validation_names: list[str], se
 
 
 def final_sumo_metrics(annotator: Annotator, limit: int | None = None) -> dict:
-    """ROC-AUC on Test and Hard_Test, each window run through Annotator.annotate like any input."""
+    """ROC-AUC, and precision/recall at each threshold, on Test and Hard_Test; each window is run
+    through Annotator.annotate like any input."""
     out = {}
     for split in ("Test", "Hard_Test"):
         windows = data.sumo_split(split)
         if limit:
             windows = windows[: limit // 2] + windows[-limit // 2 :]
-        scores = _centre_scores(annotator, windows)
-        out[split] = {
-            "roc_auc": rounded(roc_auc([w.label for w in windows], scores)),
-            "n_positive": sum(w.label for w in windows),
-            "n": len(windows),
-        }
+        scores = centre_scores(annotator, windows)
+        out[split] = site_test_metrics([w.label for w in windows], scores)
     return out
 
 
@@ -82,15 +87,92 @@ def localization_regression_sample(annotator: Annotator, seed: int) -> dict:
     }
 
 
-def final_localization_metrics(annotator: Annotator, classes: list[str], limit: int | None = None) -> dict:
-    df = data.scl_split("heldout")
+def annotate_scl(annotator: Annotator, split: str, limit: int | None = None) -> tuple[list[str], list]:
+    """(true classes, annotations) of an SCL2205 split, each protein run through
+    Annotator.annotate like any input."""
+    df = data.scl_split(split)
     if limit:
         df = df.iloc[:limit]
-    index = {c: i for i, c in enumerate(classes)}
-    labels = np.array([index[c] for c in df.scl])
     annotations = annotate_in_chunks(annotator, [Protein(e, (s,)) for e, s in zip(df.index, df.seq)])
+    return list(df.scl), annotations
+
+
+def final_localization_metrics(truth: list[str], annotations: list, classes: list[str]) -> dict:
+    index = {c: i for i, c in enumerate(classes)}
+    labels = np.array([index[c] for c in truth])
     probs = np.array([[a.localization[c] for c in classes] for a in annotations])
     return localization_scores(labels, probs, membrane_classes(classes))
+
+
+LOW_CONFIDENCE_ACCURACY = 0.5  # "low confidence": predictions this unsure are right less than half the time
+
+
+def localization_records(truth: list[str], annotations: list) -> list[dict]:
+    """What calibration reads of each prediction: true class, top class and its probability, the
+    most similar training protein (None without a reference set)."""
+    return [
+        {
+            "truth": t,
+            "top": a.top_localization[0],
+            "p": a.top_localization[1],
+            "nearest": (a.similar or [None])[0],
+        }
+        for t, a in zip(truth, annotations)
+    ]
+
+
+def _outcomes(records: list[dict]) -> dict[str, np.ndarray]:
+    nearest = [r["nearest"] for r in records]
+    return {
+        "confidence": np.array([r["p"] for r in records]),
+        "correct": np.array([r["top"] == r["truth"] for r in records]),
+        "similarity": np.array([n["similarity"] if n else np.nan for n in nearest]),
+        "neighbour_agrees": np.array(
+            [bool(n) and n["localization"] == r["truth"] for n, r in zip(nearest, records)]
+        ),
+    }
+
+
+def localization_calibration(evaluation: list[dict], heldout: list[dict]) -> dict:
+    """How far to trust the top class and the similar-proteins list, from `localization_records`
+    of SCL2205 eval (where the levels are chosen) and heldout (where they are
+    checked). The low-confidence level: the upper edge of the highest 0.05-wide eval bin of
+    top-class probability (>= MIN_BIN proteins) whose top class is right less than half the time.
+    A close training protein: similarity from which the most similar training protein's class
+    is right at least as often as the head's own top class, bin by bin on eval."""
+    ev, ho = _outcomes(evaluation), _outcomes(heldout)
+    bins = reliability_bins(ev["confidence"], ev["correct"])
+    level = level_below_which(bins, LOW_CONFIDENCE_ACCURACY)
+    has = ~np.isnan(ev["similarity"]), ~np.isnan(ho["similarity"])
+    similarity_bins = reliability_bins(ev["similarity"][has[0]], ev["neighbour_agrees"][has[0]])
+    head_accuracy = float(ev["correct"].mean())
+    close = level_from_which(similarity_bins, head_accuracy)
+    neighbour = ho["similarity"][has[1]], ho["neighbour_agrees"][has[1]]
+    return {
+        "low_confidence_below": level,
+        "rule": (
+            "upper edge of the highest 0.05-wide bin of top-class probability on SCL2205 eval "
+            f"(bins of at least {MIN_BIN} proteins) whose top class is right less than "
+            f"{LOW_CONFIDENCE_ACCURACY:.0%} of the time"
+        ),
+        "bins": bins,
+        "heldout_bins": reliability_bins(ho["confidence"], ho["correct"]),
+        "heldout_below": share_right(ho["confidence"], ho["correct"], below=level) if level else None,
+        "heldout_at_or_above": (
+            share_right(ho["confidence"], ho["correct"], at_least=level) if level else None
+        ),
+        "similarity": {
+            "close_from": close,
+            "rule": (
+                "lowest similarity from which every 0.05-wide eval bin (at least "
+                f"{MIN_BIN} proteins) of the most similar training protein agrees with the true "
+                f"class at least as often as the head's own top class on eval ({head_accuracy:.1%})"
+            ),
+            "bins": similarity_bins,
+            "heldout_close": share_right(*neighbour, at_least=close) if close else None,
+            "heldout_not_close": share_right(*neighbour, below=close) if close else None,
+        },
+    }
 
 
 def membrane_classes(classes: list[str]) -> list[int]:
@@ -219,7 +301,11 @@ def run(args, argv: list[str]) -> None:
     loc_card["regression_sample"] = localization_regression_sample(annotator, args.seed)
     limit = SMOKE_LIMIT if args.smoke else None
     sumo_card["metrics"]["final"] = final_sumo_metrics(annotator, limit)
-    loc_card["metrics"]["heldout"] = final_localization_metrics(annotator, data.scl_classes(), limit)
+    evaluation, heldout = (annotate_scl(annotator, split, limit) for split in ("eval", "heldout"))
+    loc_card["metrics"]["heldout"] = final_localization_metrics(*heldout, data.scl_classes())
+    loc_card["calibration"] = localization_calibration(
+        localization_records(*evaluation), localization_records(*heldout)
+    )
     write_card(sumo_head, sumo_card, args.out, started, stages)
     write_card(loc_head, loc_card, args.out, started, stages)
     print(json.dumps({"ptm_sumo": sumo_card["metrics"], "localization": loc_card["metrics"]}, indent=2))

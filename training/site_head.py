@@ -20,14 +20,13 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import precision_score, recall_score
 
 from models.annotation import Annotator
 from models.backbone import Backbone
 from models.sequences import Protein
 from training import ptm
 from training.cards import common_fields, rounded, write_card
-from training.metrics import roc_auc
+from training.metrics import roc_auc, site_test_metrics
 from training.site_data import SiteDataError, SiteTable, head_stem
 
 log = logging.getLogger("training")
@@ -207,16 +206,8 @@ def train_site_head(args, argv: list[str], table: SiteTable, started: float) -> 
     mark = time.perf_counter()
     test_rows = np.where(test)[0]
     probabilities = score_like_the_app(card_path, args.name, backbone, table, test_rows)
-    truth, called = labels[test_rows].astype(int), probabilities >= THRESHOLD
-    card["metrics"]["final"] = {
-        "Test": {
-            "roc_auc": rounded(roc_auc(truth, probabilities)),
-            "n_positive": int(truth.sum()),
-            "n": int(len(truth)),
-            "precision_at_0.5": rounded(precision_score(truth, called, zero_division=0)),
-            "recall_at_0.5": rounded(recall_score(truth, called, zero_division=0)),
-        }
-    }
+    truth = labels[test_rows].astype(int)
+    card["metrics"]["final"] = {"Test": site_test_metrics(truth, probabilities, THRESHOLD)}
     sample = np.sort(
         np.random.default_rng(args.seed).choice(
             len(test_rows), min(REGRESSION_SAMPLE, len(test_rows)), replace=False
