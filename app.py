@@ -9,6 +9,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import argparse  # noqa: E402
 import logging  # noqa: E402
+import threading  # noqa: E402
 
 from models.settings import add_model_arguments  # noqa: E402 - pure Python, no torch
 
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from components import threedmol
     from components.page import build_page, page_css
+    from models.secondary import load_radius_table
     from models.studio import Studio, StudioConfig, default_result_cache
 
     local_js = threedmol.ensure_local_copy()
@@ -105,6 +107,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     except HeadCardError as error:
         raise SystemExit(f"Protein Studio cannot start: {error}") from None
+    # Biotite reads its atom-radius table on first use (1-3 s); pay it at start, not on /inspect.
+    threading.Thread(target=load_radius_table, daemon=True).start()
     page = build_page(studio, threedmol.script_url(local_js), args.max_batch_records, args.max_batch_folds)
     page.queue(default_concurrency_limit=4, max_size=args.max_queue)
     page.launch(
