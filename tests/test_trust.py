@@ -101,7 +101,7 @@ def test_summary_list_matches_the_plot_labels_and_sums_membrane_and_soluble():
     for _ in range(50):
         probabilities = dict(zip(classes, rng.dirichlet(np.full(13, 0.3))))
         summary = _text(localization_summary(_loc_json(probabilities), LOCALIZATION))
-        bars = localization_figure(probabilities, LOCALIZATION["membrane_classes"]).data[0]
+        bars = localization_figure({"A": probabilities}, LOCALIZATION["membrane_classes"]).data[0]
         label = dict(zip(bars.y, bars.text))
         for name in sorted(classes, key=lambda c: -probabilities[c])[:3]:
             assert f"{name}: {label[name]}" in summary
