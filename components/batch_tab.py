@@ -25,7 +25,9 @@ DEFAULT_MAX_BATCH_RECORDS = 500
 DEFAULT_MAX_BATCH_FOLDS = 20  # a fold can take minutes on CPU; proteomes belong to predict.py
 # summary.csv's columns, the long error text last so the numbers stay in view. The first
 # column is the record id (a row click can find the record by the row's index, see BatchTab).
-TABLE_COLUMNS = [c for c in SUMMARY_COLUMNS if c != "error"] + ["error"]
+# The table shows the headline columns; ipTM and the DSSP fractions are in summary.csv.
+CSV_ONLY = ("error", "iptm", "helix", "strand", "coil")
+TABLE_COLUMNS = [c for c in SUMMARY_COLUMNS if c not in CSV_ONLY] + ["error"]
 TABLE_HEADERS = [
     *("id", "length", "status", "mean pLDDT", "pTM"),
     *("top localization", "top localization (%)", "PTM sites ≥ 0.5", "error"),

@@ -55,6 +55,10 @@ SUMMARY_COLUMNS = (
     "error",
     "mean_plddt",
     "ptm",
+    "iptm",
+    "helix",
+    "strand",
+    "coil",
     "top_localization",
     "top_localization_probability",
     "ptm_sites_above_threshold",
@@ -133,7 +137,13 @@ def write_record(out: Path, record: Record, tasks, results: dict, failures: dict
             scores.pop(volatile, None)
         scores["id"] = record.id
         write_atomic(out / "scores" / f"{record.name}.json", json.dumps(scores))
-        saved["structure"] = {"mean_plddt": structure.mean_plddt, "ptm": structure.ptm}
+        fractions = structure.summary().get("secondary_structure") or {}
+        saved["structure"] = {
+            "mean_plddt": structure.mean_plddt,
+            "ptm": structure.ptm,
+            "iptm": structure.iptm,
+            **{k: fractions.get(k) for k in ("helix", "strand", "coil")},
+        }
     annotations: list[tuple[str, Annotation]] | None = results.get("annotations")
     if annotations is not None:
         chains = []
@@ -203,6 +213,9 @@ def merge(
                 "error": message,
                 "mean_plddt": _fmt(structure and structure["mean_plddt"], 2),
                 "ptm": _fmt(structure and structure["ptm"], 4),
+                # Complexes: interface pTM; every fold: DSSP fractions (records of an older run: "").
+                "iptm": _fmt(structure and structure.get("iptm"), 4),
+                **{k: _fmt(structure and structure.get(k), 4) for k in ("helix", "strand", "coil")},
                 "top_localization": top,
                 "top_localization_probability": _fmt(top_probability, 4),
                 "ptm_sites_above_threshold": ""

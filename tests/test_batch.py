@@ -140,6 +140,8 @@ def test_cli_reports_every_record_in_input_order(mixed_run):
     ok = by_id["ubq"]
     assert ok["length"] == str(len(UBIQUITIN)) and 0 < float(ok["mean_plddt"]) <= 100
     assert 0 <= float(ok["ptm"]) <= 1 and 0 < float(ok["top_localization_probability"]) <= 1
+    assert abs(sum(float(ok[k]) for k in ("helix", "strand", "coil")) - 1) < 2e-4  # DSSP of the fold
+    assert ok["iptm"] == "" and 0 <= float(insulin["iptm"]) <= 1  # only a complex has an interface
     assert "bad: error:" in result.stderr  # the failures are also named on the terminal
 
 
