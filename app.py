@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from components import threedmol
     from components.page import build_page, page_css
+    from components.plot_link import page_head
     from models.secondary import load_radius_table
     from models.studio import Studio, StudioConfig, default_result_cache
 
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         server_port=args.port,
         share=args.share,
         css=page_css(),
+        head=page_head(),  # inline script: PAE selection <-> 3D viewer (no CDN)
         max_file_size="5mb",
         footer_links=["api", "settings"],
     )

@@ -126,6 +126,7 @@ def plddt_figure(
         legend={"orientation": "h", "y": -0.15},
         barmode="overlay",
         template="plotly_white",
+        meta={"residues": residue_keys(chain_ids, residue_numbers)},
     )
     fig.update_yaxes(title_text=confidence, row=1, col=1)
     if confidence == "pLDDT":
@@ -134,8 +135,18 @@ def plddt_figure(
     return fig
 
 
-def pae_figure(pae: np.ndarray, chain_ids: Sequence[str]) -> go.Figure:
-    """Predicted aligned error heatmap (AlphaFold DB colours: dark green = low error)."""
+def residue_keys(chain_ids: Sequence[str], residue_numbers: Sequence[int] | None) -> list[list]:
+    """[chain, residue number] for each x position (1-based) of a plot: carried in the figure's
+    `layout.meta` so the page's script can tell the 3D viewer which residues a range covers."""
+    numbers = residue_numbers if residue_numbers is not None else range(1, len(chain_ids) + 1)
+    return [[str(c), int(n)] for c, n in zip(chain_ids, numbers)]
+
+
+def pae_figure(
+    pae: np.ndarray, chain_ids: Sequence[str], residue_numbers: Sequence[int] | None = None
+) -> go.Figure:
+    """Predicted aligned error heatmap (AlphaFold DB colours: dark green = low error). A drag
+    selects a rectangle (dragmode "select"): the page highlights both residue ranges in 3D."""
     pae = np.asarray(pae, dtype=float)
     x = np.arange(1, pae.shape[0] + 1)
     fig = go.Figure(
@@ -150,6 +161,14 @@ def pae_figure(pae: np.ndarray, chain_ids: Sequence[str]) -> go.Figure:
             hovertemplate="scored %{x}, aligned on %{y}<br>PAE %{z:.1f} Å<extra></extra>",
         )
     )
+    # Plotly's box select needs a trace that takes selections (a heatmap does not): invisible
+    # points on the diagonal, so a drag reports its x/y range (`plotly_selected`).
+    fig.add_trace(
+        go.Scatter(
+            x=x, y=x, mode="markers", marker={"opacity": 0, "size": 2}, hoverinfo="skip",
+            showlegend=False, name="selection layer",
+        )
+    )  # fmt: skip
     for position, _ in _chain_starts(chain_ids)[1:]:
         for add in (fig.add_vline, fig.add_hline):
             add(position - 0.5, line={"color": "#333", "width": 1})
@@ -157,11 +176,15 @@ def pae_figure(pae: np.ndarray, chain_ids: Sequence[str]) -> go.Figure:
         title="Predicted aligned error (PAE)",
         xaxis_title="Scored residue",
         yaxis_title="Aligned residue",
-        yaxis_autorange="reversed",
+        # Fixed ranges: the invisible selection layer must not pad the axes around the heatmap.
+        xaxis_range=[0.5, pae.shape[0] + 0.5],
+        yaxis_range=[pae.shape[0] + 0.5, 0.5],  # reversed: residue 1 at the top
         height=380,
         width=None,
         margin={"l": 50, "r": 20, "t": 50, "b": 40},
         template="plotly_white",
+        dragmode="select",
+        meta={"residues": residue_keys(chain_ids, residue_numbers)},
     )
     fig.update_xaxes(constrain="domain")
     fig.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain")

@@ -208,7 +208,9 @@ def structure_outputs(
             structure.rsa,
             structure.confidence_kind,
         ),
-        tab.pae_plot: None if structure.pae is None else pae_figure(structure.pae, structure.chain_ids),
+        tab.pae_plot: None
+        if structure.pae is None
+        else pae_figure(structure.pae, structure.chain_ids, structure.residue_numbers),
         tab.scores_file: downloads.scores,
         tab.pdb_state: {
             "pdb": structure.pdb,

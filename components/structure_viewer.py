@@ -7,6 +7,7 @@ its own in an iframe; the document is HTML-escaped into the `srcdoc` attribute.
 from __future__ import annotations
 
 import html
+import json
 from collections import defaultdict
 
 import py3Dmol
@@ -19,8 +20,14 @@ COLORINGS = ("pLDDT", "chain", "rainbow", "secondary structure")
 SS_COLOURS = {"H": "#d62728", "E": "#f2b705", "C": "#bdbdbd"}  # helix, strand, coil (as the DSSP track)
 CHAIN_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
-# Label on hover; 3Dmol.js turns a function given as a string into a callback.
+# Label on hover, and the residue told to the page (it marks it on the pLDDT and PAE plots);
+# 3Dmol.js turns a function given as a string into a callback. The page is this srcdoc
+# document's parent and shares its origin (`window.origin`), so the message goes to that origin only.
 _HOVER = """function(atom, viewer) {
+  if (window.parent !== window) {
+    var message = {type: 'protein-studio:hover', chain: atom.chain, resi: atom.resi};
+    window.parent.postMessage(message, window.origin);
+  }
   if (!atom.label) {
     atom.label = viewer.addLabel(atom.resn + ' ' + atom.chain + atom.resi + '  pLDDT ' + atom.b.toFixed(1),
       {position: atom, backgroundColor: '#222', backgroundOpacity: 0.8, fontColor: 'white', fontSize: 12});
@@ -72,11 +79,99 @@ def _legend_html(coloring: str) -> str:
 _DOC = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><style>
 body {{ margin: 0; font: 12px system-ui, sans-serif; overflow: hidden; }}
-.legend {{ position: absolute; top: 6px; left: 6px; z-index: 10; list-style: none; margin: 0;
+.legend, .key {{ position: absolute; top: 6px; left: 6px; z-index: 10; list-style: none; margin: 0;
   padding: 6px 8px; background: rgba(255,255,255,.85); border-radius: 6px; }}
-.legend li {{ display: flex; align-items: center; gap: 6px; line-height: 18px; }}
-.legend span {{ width: 12px; height: 12px; border-radius: 2px; display: inline-block; }}
-</style></head><body>{legend}{viewer}</body></html>"""
+.legend li, .key li {{ display: flex; align-items: center; gap: 6px; line-height: 18px; }}
+.legend span, .key span {{ width: 12px; height: 12px; border-radius: 2px; display: inline-block; }}
+</style></head><body>{legend}{viewer}{link}</body></html>"""
+
+# Residue ranges picked on the page (a rectangle of the PAE map) shown in 3D: the model's other
+# residues dimmed, the aligned range in blue, the scored range in orange, residues in both purple.
+# The page posts {type: "protein-studio:highlight", ranges: [[chain, start, end, role], ...]}
+# (role "aligned" or "scored"; no ranges: back to the original colours). Only messages from the
+# parent page, of this document's origin, are read. `window.__lastHighlight` holds what was applied.
+_LINK = """<script>
+(function () {
+  var SPEC = %(spec)s;  // the representation of this view, to be coloured
+  var COLOURS = {aligned: '#1f77b4', scored: '#ff7f0e', both: '#9467bd'};
+  var DIM = '#e0e0e0';
+  var original = null, pending = null;
+  window.__lastHighlight = null;
+  function spec(colour) {
+    var out = JSON.parse(JSON.stringify(SPEC)), kind = Object.keys(out)[0];
+    out[kind].color = colour;
+    return out;
+  }
+  function restore(v) {
+    if (!original) {  // every atom's style as py3Dmol set it, grouped by style
+      original = {};
+      v.selectedAtoms({model: 0}).forEach(function (atom) {
+        var key = JSON.stringify(atom.style || {});
+        (original[key] = original[key] || []).push(atom.index);
+      });
+    }
+    Object.keys(original).forEach(function (key) {
+      v.setStyle({model: 0, index: original[key]}, JSON.parse(key));
+    });
+  }
+  function apply(ranges) {
+    var v = window.__viewer;
+    if (!v) { pending = ranges; return; }
+    restore(v);
+    var roles = {};
+    ranges.forEach(function (r) {
+      for (var i = r[1]; i <= r[2]; i++) {
+        var key = r[0] + ':' + i;
+        roles[key] = roles[key] && roles[key] !== r[3] ? 'both' : r[3];
+      }
+    });
+    var keys = Object.keys(roles);
+    if (keys.length) {
+      v.setStyle({model: 0}, spec(DIM));
+      var groups = {};
+      keys.forEach(function (key) {
+        var cut = key.lastIndexOf(':'), chain = key.slice(0, cut), role = roles[key];
+        var id = role + '|' + chain;
+        var g = (groups[id] = groups[id] || {role: role, chain: chain, resi: []});
+        g.resi.push(parseInt(key.slice(cut + 1), 10));
+      });
+      Object.keys(groups).forEach(function (k) {
+        var g = groups[k];
+        v.setStyle({model: 0, chain: g.chain, resi: g.resi}, spec(COLOURS[g.role] || COLOURS.both));
+      });
+    }
+    // The colouring's own key (an <ul> other than ours) is hidden while its colours are not shown.
+    var own = document.querySelector('ul:not(.key)'), key = document.querySelector('ul.key');
+    if (own) own.style.display = keys.length ? 'none' : '';
+    if (!key) {
+      key = document.createElement('ul');
+      key.className = 'key';
+      key.setAttribute('aria-label', 'PAE selection colours');
+      var labels = {aligned: 'aligned residues (PAE y)', scored: 'scored residues (PAE x)', both: 'in both'};
+      key.innerHTML = ['aligned', 'scored', 'both'].map(function (role) {
+        var label = labels[role];
+        return '<li><span style="background:' + COLOURS[role] + '"></span>' + label + '</li>';
+      }).join('');
+      document.body.appendChild(key);
+    }
+    key.style.display = keys.length ? '' : 'none';
+    v.render();
+    window.__lastHighlight = ranges;
+  }
+  window.addEventListener('message', function (event) {
+    var data = event.data;
+    if (event.source !== window.parent || event.origin !== window.origin) return;
+    if (!data || data.type !== 'protein-studio:highlight' || !Array.isArray(data.ranges)) return;
+    apply(data.ranges.filter(function (r) {
+      return Array.isArray(r) && r.length >= 3 && Number.isInteger(r[1]) && Number.isInteger(r[2]);
+    }).map(function (r) { return [String(r[0]), r[1], r[2], r[3] === 'scored' ? 'scored' : 'aligned']; }));
+  });
+  $3Dmolpromise.then(function () {
+    window.__viewer = %(viewer)s;
+    if (pending) { var p = pending; pending = null; apply(p); }
+  });
+})();
+</script>"""
 
 
 def _site_colour(probability: float) -> str:
@@ -168,8 +263,13 @@ def viewer_document(
         view.setStyle({"model": -1}, {"cartoon": {"color": "#9e9e9e", "opacity": 0.55}})
     view.setHoverable({}, True, _HOVER, _UNHOVER)
     view.zoomTo()
+    viewer_html = view.write_html()  # names the viewer variable `viewer_<uniqueid>`
+    link = _LINK % {
+        "spec": json.dumps(_style_spec(style, {})),
+        "viewer": f"viewer_{view.uniqueid}",
+    }
     # The PDB text sits inside a <script>; make sure nothing in it can close that element.
-    return _DOC.format(legend=_legend_html(coloring), viewer=_guard_script(view.write_html()))
+    return _DOC.format(legend=_legend_html(coloring), viewer=_guard_script(viewer_html), link=link)
 
 
 def _guard_script(viewer_html: str) -> str:

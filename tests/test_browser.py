@@ -261,3 +261,85 @@ def test_a_full_queue_tells_users_the_app_is_busy(browser, tiny_fold_model, tmp_
         pages[0].locator("#structure-status table").wait_for(timeout=60_000)  # the first got its fold
         for context in contexts:
             context.close()
+
+
+def _visible_plot(selector: str) -> str:
+    """JS expression: the visible Plotly div inside `selector` (Gradio keeps a hidden duplicate)."""
+    return (
+        f"[...document.querySelectorAll('{selector} .js-plotly-plot')]"
+        ".find(el => el.getClientRects().length && el.layout)"
+    )
+
+
+def test_pae_selection_highlights_residues_in_3d(page):
+    page.locator("#sequence-input textarea").fill(">ubiquitin\n" + UBIQUITIN)
+    page.locator("#predict-button").click()
+    frame = page.frame_locator("iframe.structure-viewer")
+    frame.locator("canvas").wait_for(timeout=60_000)
+    page.locator("#pae-plot .main-svg").first.wait_for(state="visible", timeout=30_000)
+    pae = _visible_plot("#pae-plot")
+    page.wait_for_function(f"() => {pae} && {pae}.layout.dragmode === 'select'", timeout=30_000)
+    viewer = page.frame(url="about:srcdoc") or next(f for f in page.frames if f.url == "about:srcdoc")
+    viewer.wait_for_function("() => window.__viewer != null", timeout=30_000)
+
+    # A drag over the heatmap's plot area, from 20 % to 40 % of its width (scored residues) and
+    # 50 % to 70 % of its height (aligned residues).
+    drag_area = page.locator("#pae-plot .nsewdrag").filter(visible=True).first
+    drag_area.scroll_into_view_if_needed()
+    box = drag_area.bounding_box()  # in the viewport, as the mouse moves
+    assert box is not None
+    corners = [
+        (box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in ((0.2, 0.5), (0.4, 0.7))
+    ]
+    # Which residues lie under those two points, by Plotly's own pixel-to-data conversion.
+    (x0, y0), (x1, y1) = (
+        page.evaluate(
+            f"""([cx, cy]) => {{
+              const gd = {pae}, r = gd.getBoundingClientRect();
+              const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+              return [xa.p2d(cx - r.left - xa._offset), ya.p2d(cy - r.top - ya._offset)];
+            }}""",
+            list(corner),
+        )
+        for corner in corners
+    )
+    page.mouse.move(*corners[0])
+    page.mouse.down()
+    page.mouse.move(*corners[1], steps=10)
+    page.mouse.up()
+    viewer.wait_for_function("() => (window.__lastHighlight || []).length === 2", timeout=10_000)
+    applied = viewer.evaluate("window.__lastHighlight")
+    expected = {"aligned": sorted((y0, y1)), "scored": sorted((x0, x1))}
+    by_role = {role: (chain, start, end) for chain, start, end, role in applied}
+    assert set(by_role) == {"aligned", "scored"}, applied
+    for role, (low, high) in expected.items():
+        chain, start, end = by_role[role]
+        assert chain == "A" and abs(start - low) <= 1 and abs(end - high) <= 1, (role, applied, expected)
+    assert by_role["aligned"] != by_role["scored"]  # two different ranges, told apart
+    assert "aligned residues" in viewer.locator("ul.key").inner_text()
+    # The 3Dmol.js model itself was restyled: each range in its colour, the rest dimmed.
+    colour_of = "resi => window.__viewer.selectedAtoms({model: 0, resi: resi})[0].style.cartoon.color"
+    (_, a_start, a_end), (_, s_start, s_end) = by_role["aligned"], by_role["scored"]
+    outside = next(
+        r for r in range(1, len(UBIQUITIN) + 1) if not (a_start <= r <= a_end or s_start <= r <= s_end)
+    )
+    inside = {"aligned": next(r for r in range(a_start, a_end + 1) if not s_start <= r <= s_end)}
+    inside["scored"] = next(r for r in range(s_start, s_end + 1) if not a_start <= r <= a_end)
+    assert viewer.evaluate(f"({colour_of})({inside['aligned']})").lower() == "#1f77b4"
+    assert viewer.evaluate(f"({colour_of})({inside['scored']})").lower() == "#ff7f0e"
+    assert viewer.evaluate(f"({colour_of})({outside})").lower() == "#e0e0e0"
+
+    # A residue hovered in 3D (the message the viewer's hover callback posts) is marked on the plots.
+    viewer.evaluate(
+        "window.parent.postMessage({type: 'protein-studio:hover', chain: 'A', resi: 30}, window.origin)"
+    )
+    marks = "gd => (gd.layout.shapes || []).filter(s => s.name === 'ps-hover')"
+    plddt = _visible_plot("#plddt-plot")
+    page.wait_for_function(f"() => ({marks})({plddt}).length === 1", timeout=10_000)
+    assert page.evaluate(f"() => ({marks})({plddt})[0].x0") == 30
+    assert page.evaluate(f"() => ({marks})({pae}).map(s => [s.x0, s.y0])") == [[30, 0], [0, 30]]
+    # A message from anywhere but the viewer frame is ignored.
+    page.evaluate("window.postMessage({type: 'protein-studio:hover', chain: 'A', resi: 5}, '*')")
+    page.wait_for_timeout(300)
+    assert page.evaluate(f"() => ({marks})({plddt})[0].x0") == 30
+    _screenshot(page, "pae-link")

@@ -88,8 +88,10 @@ def test_iframe_srcdoc_is_escaped_and_round_trips():
 def test_pdb_text_cannot_close_the_viewer_script():
     hostile = UBI.replace("ATOM      1  N   MET A   1", "ATOM      1  N   MET A   1</script><b>", 1)
     doc = viewer_document(hostile, JS)
-    body = doc.split("<script>", 1)[1]
-    assert body.count("</script>") == 1  # only the real closing tag
+    # The hostile closing tag is escaped: the viewer's script ends at its own closing tag.
+    viewer_script = doc.split("<script>", 1)[1].split("</script>", 1)[0]
+    assert "$3Dmol.createViewer" in viewer_script and "<\\/script><b>" in viewer_script
+    assert doc.count("</script>") == 2  # the viewer's script and the highlight listener
 
 
 def test_confidence_plots():
@@ -102,9 +104,25 @@ def test_confidence_plots():
     rects = [s for s in fig.layout.shapes if s.type == "rect"]
     assert sorted((s.y0, s.y1) for s in rects) == [(0, 50), (50, 70), (70, 90), (90, 100)]
     assert any(s.type == "line" and s.x0 == 21.5 for s in fig.layout.shapes)  # chain boundary
-    pae = pae_figure(np.full((51, 51), 3.0), chains)
+    assert fig.layout.meta["residues"][21] == ["B", 1]  # x position 22 is residue B1 (hover link)
+    pae = pae_figure(np.full((51, 51), 3.0), chains, numbers)
     assert np.asarray(pae.data[0].z).shape == (51, 51)
-    assert pae.layout.yaxis.autorange == "reversed"
+    assert tuple(pae.layout.yaxis.range) == (51.5, 0.5)  # reversed: residue 1 at the top
+    assert tuple(pae.layout.xaxis.range) == (0.5, 51.5)
+    # A drag selects a rectangle; the invisible diagonal layer is what lets Plotly report it.
+    assert pae.layout.dragmode == "select"
+    assert pae.data[1].marker.opacity == 0 and pae.data[1].hoverinfo == "skip"
+    keys = pae.layout.meta["residues"]
+    assert keys[:2] == [["A", 1], ["A", 2]] and keys[-1] == ["B", 30]
+
+
+def test_viewer_document_listens_for_highlights_and_reports_hover():
+    doc = viewer_document(UBI, JS)
+    viewer_name = re.search(r"var (viewer_\d+) = null", doc).group(1)
+    assert f"window.__viewer = {viewer_name};" in doc  # the py3Dmol viewer, exposed to the link script
+    assert "'protein-studio:highlight'" in doc and "event.source !== window.parent" in doc
+    assert "type: 'protein-studio:hover'" in doc and "postMessage(message, window.origin)" in doc
+    assert "cdn" not in doc.lower().replace(JS.lower(), "")
 
 
 def test_cdn_is_only_a_fallback():
