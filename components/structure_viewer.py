@@ -66,14 +66,24 @@ def _style_spec(style: str, colour: dict) -> dict:
     return {"cartoon": colour}
 
 
-def _legend_html(coloring: str) -> str:
-    if coloring != "pLDDT":
+def _legend_html(coloring: str, chains: list[str] | None = None) -> str:
+    """The colour key of the current colouring: pLDDT bands, each chain's colour (a complex
+    needs it to tell its chains apart), or the secondary-structure states."""
+    if coloring == "pLDDT":
+        entries, name, css = [(colour, label) for _, label, colour in PLDDT_BANDS], "pLDDT", "legend"
+    elif coloring == "chain" and chains:
+        entries = [(CHAIN_PALETTE[i % len(CHAIN_PALETTE)], f"chain {c}") for i, c in enumerate(chains)]
+        name, css = "chain", "legend chain-legend"
+    elif coloring == "secondary structure":
+        names = {"H": "helix", "E": "strand", "C": "coil"}
+        entries = [(colour, names[state]) for state, colour in SS_COLOURS.items()]
+        name, css = "secondary structure", "legend ss-legend"
+    else:
         return ""
     items = "".join(
-        f'<li><span style="background:{colour}"></span>{html.escape(label)}</li>'
-        for _, label, colour in PLDDT_BANDS
+        f'<li><span style="background:{colour}"></span>{html.escape(label)}</li>' for colour, label in entries
     )
-    return f'<ul class="legend" aria-label="pLDDT colour legend">{items}</ul>'
+    return f'<ul class="{css}" aria-label="{name} colour legend">{items}</ul>'
 
 
 _DOC = """<!DOCTYPE html>
@@ -269,7 +279,9 @@ def viewer_document(
         "viewer": f"viewer_{view.uniqueid}",
     }
     # The PDB text sits inside a <script>; make sure nothing in it can close that element.
-    return _DOC.format(legend=_legend_html(coloring), viewer=_guard_script(viewer_html), link=link)
+    chains = sorted({chain for chain, _, _ in residues})  # the order the chain colouring assigns
+    legend = _legend_html(coloring, chains)
+    return _DOC.format(legend=legend, viewer=_guard_script(viewer_html), link=link)
 
 
 def _guard_script(viewer_html: str) -> str:

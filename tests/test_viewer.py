@@ -11,7 +11,7 @@ import pytest
 
 from components import threedmol
 from components.confidence_plots import pae_figure, plddt_figure
-from components.structure_viewer import render_structure, viewer_document
+from components.structure_viewer import CHAIN_PALETTE, render_structure, viewer_document
 from models.pdb import ca_residues, coordinate_lines
 from models.structure import PLDDT_BANDS, plddt_band
 from tests.conftest import FIXTURES, UBIQUITIN
@@ -62,7 +62,7 @@ def test_viewer_colours_every_residue_by_its_band():
     [
         ("sticks", "pLDDT", '{"stick":', '"cartoon"'),
         ("surface", "pLDDT", "addSurface(1,", "stick"),
-        ("cartoon", "chain", '{"chain": "A"},{"cartoon": {"color": "#1f77b4"}}', "legend"),
+        ("cartoon", "chain", '{"chain": "A"},{"cartoon": {"color": "#1f77b4"}}', "pLDDT colour legend"),
         ("cartoon", "rainbow", '"gradient": "roygb", "min": 1, "max": 76', "legend"),
     ],
 )
@@ -140,3 +140,14 @@ def test_fetch_verifies_the_npm_integrity_hash(tmp_path, monkeypatch):
     with pytest.raises(threedmol.FetchError, match="integrity mismatch"):
         threedmol.fetch(tmp_path / "other.js")
     assert not (tmp_path / "other.js").exists()
+
+
+def test_chain_and_secondary_structure_colourings_carry_their_own_key():
+    residues = [("A", 1, 50.0), ("A", 2, 60.0), ("B", 1, 70.0)]
+    doc = viewer_document(UBI, JS, "cartoon", "chain", residues=residues)
+    assert 'class="legend chain-legend"' in doc
+    for i, chain in enumerate("AB"):
+        assert f'background:{CHAIN_PALETTE[i]}"></span>chain {chain}' in doc
+    doc = viewer_document(UBI, JS, "cartoon", "secondary structure", residues=residues, ss="HEC")
+    assert 'class="legend ss-legend"' in doc and "helix" in doc and "strand" in doc
+    assert 'class="legend"' not in viewer_document(UBI, JS, "cartoon", "rainbow", residues=residues)
