@@ -308,18 +308,6 @@ def analysis_outputs(
     loc_json = localization_json_for(protein.id, chains)
     lengths = {letter: len(a.sequence) for letter, a in chains}
     ptm_types = chains[0][1].ptm_types
-    structure = studio.cached_structure(protein)
-    viewer, note, structure_contacts = placeholder(NO_FOLD_YET, 360), ESM_CONTACTS_NOTE, None
-    if structure is not None:
-        sites = [(s["chain"], s["position"], s["probability"]) for s in ptm_json["sites"]]
-        viewer = render_structure(
-            structure.pdb, script_url, "cartoon", "pLDDT", 360, sites, "ptm-viewer", structure.residues()
-        )
-        structure_contacts = structure.cb_contacts()
-        if structure_contacts is not None:
-            note = "Upper triangle: ESM-2; lower triangle: the ESMFold structure's Cβ contacts."
-    if len(chains) > 1:
-        note += " Each chain is analysed as its own protein: pairs between chains are not predicted."
     summaries = [
         (f"<h4>Chain {letter}</h4>" if len(chains) > 1 else "")
         + localization_summary(a.localization_json(), loc_card)
@@ -345,7 +333,6 @@ def analysis_outputs(
         ptm.table: _site_rows(ptm_json["sites"], threshold),
         ptm.csv: _write_sites_csv(protein.id, ptm_json["sites"], root),
         ptm.json: ptm_json,
-        ptm.viewer: viewer,
         ptm.state: {
             "lengths": lengths,
             "sites": ptm_json["sites"],
@@ -353,16 +340,13 @@ def analysis_outputs(
             "sequences": {letter: a.sequence for letter, a in chains},
         },
         con.subject: subject,
-        con.plot: contacts_figure(block_diagonal([a.contacts for _, a in chains]), structure_contacts),
-        con.note: contacts_trust_html(read_contacts_card(), studio.annotator.backbone.weights_sha256)
-        + f"<p>{html.escape(note)}</p>",
         con.top: [
             [f"{letter}{i}" if len(chains) > 1 else i, f"{letter}{j}" if len(chains) > 1 else j, p]
             for letter, a in chains
             for i, j, p in top_contacts_rows(a.contacts)
         ],
         con.files: [path for letter, a in chains for path in write_contact_files(a.id, a.contacts, root)],
-        con.viewer: _contacts_viewer(structure, chains, script_url),
+        **structure_views(studio, tabs, protein, chains, ptm_json["sites"], script_url),
         ptm.trust: ptm_trust_html(cards.sites, threshold),
         ptm.empty: "".join(
             (f"<h4>Chain {letter}</h4>" if len(chains) > 1 else "")
@@ -371,6 +355,34 @@ def analysis_outputs(
             )
             for letter, a in chains
         ),  # fmt: skip
+    }
+
+
+def structure_views(
+    studio: Any, tabs: AnalysisTabs, protein, chains: list, sites: list, script_url: str
+) -> dict:
+    """The analysis outputs that show the protein's fold when it is folded: the sites in 3D, the
+    structure's contacts in the map's lower triangle, the top contacts as lines. Predict redraws
+    only these once its fold arrives."""
+    ptm, con = tabs.ptm, tabs.contacts
+    structure = studio.cached_structure(protein)
+    viewer, note, structure_contacts = placeholder(NO_FOLD_YET, 360), ESM_CONTACTS_NOTE, None
+    if structure is not None:
+        shown = [(s["chain"], s["position"], s["probability"]) for s in sites]
+        viewer = render_structure(
+            structure.pdb, script_url, "cartoon", "pLDDT", 360, shown, "ptm-viewer", structure.residues()
+        )
+        structure_contacts = structure.cb_contacts()
+        if structure_contacts is not None:
+            note = "Upper triangle: ESM-2; lower triangle: the ESMFold structure's Cβ contacts."
+    if len(chains) > 1:
+        note += " Each chain is analysed as its own protein: pairs between chains are not predicted."
+    return {
+        ptm.viewer: viewer,
+        con.plot: contacts_figure(block_diagonal([a.contacts for _, a in chains]), structure_contacts),
+        con.note: contacts_trust_html(read_contacts_card(), studio.annotator.backbone.weights_sha256)
+        + f"<p>{html.escape(note)}</p>",
+        con.viewer: _contacts_viewer(structure, chains, script_url),
     }
 
 

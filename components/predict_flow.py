@@ -18,7 +18,13 @@ from typing import Any
 
 import gradio as gr
 
-from components.analysis_tabs import AnalysisTabs, analysis_outputs, cleared_analysis, subject_html
+from components.analysis_tabs import (
+    AnalysisTabs,
+    analysis_outputs,
+    cleared_analysis,
+    structure_views,
+    subject_html,
+)
 from components.structure_tab import (
     StructureTab,
     cleared_structure,
@@ -92,7 +98,7 @@ def make_predict_handler(
             folding.state, folding.text = UNAVAILABLE, f"not folded: {error}"
         yield {**cleared, status: status_line(protein, stages)}
 
-        chains, analysed = None, {}
+        analysed: dict = {}
         started = time.perf_counter()
         try:
             chains = studio.annotate_chains(protein)
@@ -119,9 +125,12 @@ def make_predict_handler(
             folded = studio.fold(protein)
             outputs = structure_outputs(structure, folded, style, coloring, root, script_url)
             folding.state, folding.text = DONE, f"done in {time.perf_counter() - started:.1f} s"
-            if chains is not None:  # the 3D site view and the structure's contacts need the fold
-                again = analysis_outputs(studio, analysis, protein, chains, threshold, script_url, root)
-                outputs.update(again)
+            if analysis.ptm.json in analysed:  # the 3D site view and the structure's contacts need the fold
+                # The last update carries every analysis output again (already computed: nothing is
+                # recomputed or rewritten); a streamed event's last update must not omit them.
+                sites = analysed[analysis.ptm.json]["sites"]
+                views = structure_views(studio, analysis, protein, chains, sites, script_url)
+                outputs = {**analysed, **views, **outputs}
         except FoldingUnavailable as error:
             outputs = unavailable_outputs(structure, str(error))
             folding.state, folding.text = UNAVAILABLE, str(error)

@@ -20,7 +20,7 @@ import torch
 
 from models.backbone_weights import resolve_backbone
 from models.errors import BackboneUnavailable
-from models.files import cache_root, sha256_file  # noqa: F401 - cache_root: training/ imports it from here
+from models.files import sha256_file
 from models.settings import DEFAULT_BACKBONE
 
 log = logging.getLogger(__name__)

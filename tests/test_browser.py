@@ -167,6 +167,8 @@ def test_the_insulin_example_analyses_both_chains(page):
     summary = page.locator("#localization-summary").inner_text()
     assert "Chain A" in summary and "Chain B" in summary
     page.get_by_role("tab", name="PTM sites").click()
+    page.locator("#ptm-plot .main-svg").first.wait_for(state="visible", timeout=30_000)  # drawn on show
+    page.locator("#ptm-plot").get_by_text("chain B", exact=False).first.wait_for(timeout=30_000)
     assert "chain B" in page.locator("#ptm-plot").inner_text()
     _screenshot_every_tab(page, "insulin")
 

@@ -14,7 +14,8 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, top_k_accuracy_score
 
 from models.annotation import Annotator
-from models.backbone import Backbone, cache_root
+from models.backbone import Backbone
+from models.files import cache_root
 from models.sequences import Protein
 from training import data, localization, ptm
 from training.cards import common_fields, rounded, write_card
