@@ -204,19 +204,20 @@ def build_page(
         compare_shown, compare_files = make_compare_handler(studio, structure, workbench, script_url)
         workbench.compare_button.click(
             compare_shown,
-            inputs=[structure.pdb_state, workbench.reference],
+            inputs=[structure.pdb_state, workbench.reference, workbench.pairing],
             outputs=[workbench.compare_json, workbench.distance_plot, structure.viewer],
             api_visibility="private",
         )
         compare_trigger = gr.Button(visible=False, elem_id="compare-files")
         compare_trigger.click(
             compare_files,
-            inputs=[compare_model, workbench.reference],
+            inputs=[compare_model, workbench.reference, workbench.pairing],
             outputs=workbench.compare_json,
             api_name="compare",
             api_description="TM-align of a model structure file against a reference structure file: "
             "TM-score by reference and by model, RMSD, aligned length, sequence identity, per-residue "
-            "Cα distances.",
+            "Cα distances. pairing: 'structure' (TM-align's search, default) or 'sequence' (pairs from a "
+            "sequence alignment, scored as TM-score does: two structures of one protein).",
         )
         restyle = make_restyle_handler(structure, script_url)
         for control in (structure.style, structure.coloring):

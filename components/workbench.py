@@ -26,6 +26,7 @@ from models.structure_file import StructureFileError, read_structure, to_structu
 
 log = logging.getLogger(__name__)
 STRUCTURE_TYPES = [".pdb", ".ent", ".cif", ".mmcif", ".gz"]
+PAIRING_CHOICES = [("structure (TM-align)", "structure"), ("sequence (TM-score)", "sequence")]
 
 
 @dataclass
@@ -37,6 +38,7 @@ class WorkbenchPanel:
     compare_button: gr.Button
     compare_json: gr.JSON
     distance_plot: gr.Plot
+    pairing: gr.Radio  # residue pairs from TM-align's search, or from a sequence alignment
 
 
 def build_workbench_panel() -> WorkbenchPanel:
@@ -53,10 +55,18 @@ def build_workbench_panel() -> WorkbenchPanel:
         reference = gr.File(
             label="Reference structure", file_types=STRUCTURE_TYPES, elem_id="reference-upload"
         )
+        pairing = gr.Radio(
+            PAIRING_CHOICES, value="structure", label="Pair residues by", elem_id="compare-pairing",
+            info="TM-align's structural search (any two proteins), or a sequence alignment then "
+            "TM-score on those pairs (two structures of one protein, e.g. a model and its experiment; "
+            "fast on large proteins)",
+        )  # fmt: skip
         compare_button = gr.Button("Compare (TM-align)", elem_id="compare-button")
         compare_json = gr.JSON(label="Comparison (JSON)", elem_id="compare-json")
         distance_plot = gr.Plot(label="Cα distance after superposition", elem_id="distance-plot")
-    return WorkbenchPanel(upload, chain, notes, reference, compare_button, compare_json, distance_plot)
+    return WorkbenchPanel(
+        upload, chain, notes, reference, compare_button, compare_json, distance_plot, pairing
+    )
 
 
 def notes_html(summary: dict) -> str:
@@ -133,18 +143,18 @@ def make_inspect_handler(
 def make_compare_handler(studio: Any, tab: StructureTab, panel: WorkbenchPanel, script_url: str):
     """Compare the structure shown (model) with an uploaded reference; /compare takes two files."""
 
-    def run(model_ca, model_seq, reference_path) -> tuple:
+    def run(model_ca, model_seq, reference_path, pairing: str | None) -> tuple:
         _, reference = _read(reference_path, "reference", None, studio.config.max_analyze_length)
-        result = compare(model_ca, model_seq, reference.ca, "".join(reference.chains))
+        result = compare(model_ca, model_seq, reference.ca, "".join(reference.chains), pairing or "structure")
         return result, reference
 
-    def compare_shown(shown: dict | None, reference_path: str | None) -> dict:
+    def compare_shown(shown: dict | None, reference_path: str | None, pairing: str = "structure") -> dict:
         if not shown or shown.get("ca") is None:
             return {
                 panel.compare_json: {"error": "Fold a protein or open a structure first: it is the model."}
             }
         try:
-            result, reference = run(np.array(shown["ca"]), shown["sequence"], reference_path)
+            result, reference = run(np.array(shown["ca"]), shown["sequence"], reference_path, pairing)
         except ValueError as error:  # StructureFileError too
             return {panel.compare_json: {"error": str(error)}, panel.distance_plot: None}
         residues = [tuple(r) for r in shown["residues"]]
@@ -158,12 +168,13 @@ def make_compare_handler(studio: Any, tab: StructureTab, panel: WorkbenchPanel, 
             tab.viewer: viewer,
         }
 
-    def compare_files(model: str | None, reference: str | None) -> dict:
+    def compare_files(model: str | None, reference: str | None, pairing: str = "structure") -> dict:
         """TM-score (by reference and by model), RMSD, aligned length, sequence identity and the
-        per-residue Cα distances of the model's first protein chain against the reference's."""
+        per-residue Cα distances of the model's first protein chain against the reference's;
+        residues paired by TM-align's search ("structure") or a sequence alignment ("sequence")."""
         try:
             _, model_structure = _read(model, "model", None, studio.config.max_analyze_length)
-            result, _ = run(model_structure.ca, "".join(model_structure.chains), reference)
+            result, _ = run(model_structure.ca, "".join(model_structure.chains), reference, pairing)
         except ValueError as error:
             raise gr.Error(str(error), print_exception=False) from None
         return result.to_json()

@@ -3,6 +3,16 @@
 TM-align is the reference program; `tmtools` binds its C++ code, so the numbers here are
 TM-align's own: TM-score normalised by either chain, RMSD and sequence identity over the aligned
 pairs, and the rotation/translation that superposes the model onto the reference.
+
+Two ways to pair residues:
+- "structure" (default): TM-align's own search for the residue pairs that superpose best,
+  whatever the sequences (`TMalign model ref`).
+- "sequence": the pairs of a global sequence alignment (biotite, BLOSUM62), then TM-align's
+  superposition and scores on exactly those pairs (`TMalign model ref -I alignment`): the
+  TM-score program's question, "how close is this model of the same protein", as CASP scores
+  predictions. It skips TM-align's search (on 1,000 residues 3 of its 3.7 s are its
+  fragment-superposition start, get_initial5) and answers in about 0.5 s; a mutant's model
+  against its wild type's is compared this way.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from models.sequences import ACCEPTED_LETTERS
 from models.structure import Structure
 
 MIN_CHAIN_LENGTH = 5  # TM-align's d0 and search make no sense on shorter chains
+PAIRINGS = ("structure", "sequence")
 
 
 @dataclass
@@ -87,14 +98,46 @@ def _checked(ca, sequence: str, role: str) -> tuple[np.ndarray, str]:
     return np.ascontiguousarray(coordinates), sequence
 
 
-def compare(model_ca, model_seq: str, reference_ca, reference_seq: str) -> Comparison:
-    """TM-align the model's Cα atoms (N, 3) onto the reference's (M, 3). Raises ValueError with
-    a readable message when the chains cannot be aligned."""
+def sequence_alignment(model_seq: str, reference_seq: str) -> tuple[str, str]:
+    """The two sequences as the rows of a global alignment ('-' for gaps): BLOSUM62, gap open 10,
+    extend 1, free end gaps (a model of a whole protein against a structure of part of it)."""
+    import biotite.sequence as bseq
+    import biotite.sequence.align as balign
+
+    letters = set(bseq.ProteinSequence.alphabet.get_symbols())
+    # J, U and O are not in biotite's alphabet; X aligns them without a score of their own.
+    encode = lambda s: bseq.ProteinSequence("".join(c if c in letters else "X" for c in s))  # noqa: E731
+    matrix = balign.SubstitutionMatrix.std_protein_matrix()
+    best = balign.align_optimal(
+        encode(model_seq), encode(reference_seq), matrix, gap_penalty=(-10, -1),
+        terminal_penalty=False, max_number=1,
+    )[0]  # fmt: skip
+    rows = ([], [])
+    for i, j in best.trace:
+        rows[0].append(model_seq[i] if i >= 0 else "-")
+        rows[1].append(reference_seq[j] if j >= 0 else "-")
+    return "".join(rows[0]), "".join(rows[1])
+
+
+def compare(
+    model_ca, model_seq: str, reference_ca, reference_seq: str, pairing: str = "structure"
+) -> Comparison:
+    """TM-align the model's Cα atoms (N, 3) onto the reference's (M, 3), pairing residues by
+    TM-align's structural search or by a sequence alignment (`pairing`, see the module's
+    docstring). Raises ValueError with a readable message when the chains cannot be aligned."""
     from tmtools import tm_align
 
+    if pairing not in PAIRINGS:
+        raise ValueError(f"Pairing must be one of {', '.join(PAIRINGS)}, not {pairing!r}.")
     x, seq_x = _checked(model_ca, model_seq, "model")
     y, seq_y = _checked(reference_ca, reference_seq, "reference")
-    result = tm_align(x, y, seq_x, seq_y)  # chain 1 = model (moved), chain 2 = reference (fixed)
+    if pairing == "sequence":
+        rows = sequence_alignment(seq_x, seq_y)
+        if not any(a != "-" and b != "-" for a, b in zip(*rows)):
+            raise ValueError("The model and the reference have nothing alignable (no residue pairs).")
+        result = tm_align(x, y, seq_x, seq_y, alignment=list(rows))
+    else:
+        result = tm_align(x, y, seq_x, seq_y)  # chain 1 = model (moved), chain 2 = reference (fixed)
     rotation, translation = np.asarray(result.u, dtype=float), np.asarray(result.t, dtype=float)
     moved = x @ rotation.T + translation
     pairs, identical = [], 0
@@ -136,12 +179,16 @@ def chain_ca(structure: Structure, chain: str | None = None) -> tuple[np.ndarray
 
 
 def compare_structures(
-    model: Structure, reference: Structure, model_chain: str | None = None, reference_chain: str | None = None
+    model: Structure,
+    reference: Structure,
+    model_chain: str | None = None,
+    reference_chain: str | None = None,
+    pairing: str = "structure",
 ) -> Comparison:
     """`compare` on one chain of each Structure (the first chain unless named)."""
     model_ca, model_seq = chain_ca(model, model_chain)
     reference_ca, reference_seq = chain_ca(reference, reference_chain)
-    return compare(model_ca, model_seq, reference_ca, reference_seq)
+    return compare(model_ca, model_seq, reference_ca, reference_seq, pairing)
 
 
 def reference_in_model_frame(comparison: Comparison, reference_pdb: str) -> str:

@@ -212,3 +212,91 @@ def test_no_aligned_pairs_is_a_clear_error(monkeypatch):
     monkeypatch.setattr("tmtools.tm_align", lambda *args: Unaligned)
     with pytest.raises(ValueError, match="nothing alignable"):
         compare_module.compare(ca, sequence, ca, sequence)
+
+
+TMSCORE = shutil.which("TMscore")
+
+
+def run_tmalign_with_alignment(model: Path, reference: Path, rows: tuple[str, str], tmp: Path) -> dict:
+    """Debian's `TMalign model reference -I alignment.fasta`: TM-align's scores on given pairs."""
+    alignment = tmp / "alignment.fasta"
+    alignment.write_text(f">model\n{rows[0]}\n>reference\n{rows[1]}\n")
+    text = subprocess.run(
+        [TMALIGN, str(model), str(reference), "-I", str(alignment)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    aligned = re.search(r"Aligned length=\s*(\d+), RMSD=\s*([\d.]+)", text)
+    by = {
+        k: float(re.search(rf"TM-score= ([\d.]+) \(if normalized by length of {k}", text)[1])
+        for k in ("Chain_1", "Chain_2")
+    }
+    return {
+        "tm_score_model": by["Chain_1"],
+        "tm_score_reference": by["Chain_2"],
+        "aligned_length": int(aligned[1]),
+        "rmsd": float(aligned[2]),
+    }
+
+
+@needs_tmalign
+@pytest.mark.parametrize(
+    "label", ["1ubi-shaken-vs-1ubi", "1ubi-10-60-vs-1ubi", "3mht-shaken-vs-3mht", "1ubi-vs-1ejg"]
+)
+def test_sequence_pairing_equals_debian_tmalign_given_the_alignment(label, tmp_path):
+    (model_ca, model_seq, model_names), (ref_ca, ref_seq, ref_names) = (make() for make in PAIRS[label])
+    result = compare(model_ca, model_seq, ref_ca, ref_seq, pairing="sequence")
+    rows = compare_module.sequence_alignment(model_seq, ref_seq)
+    expected = run_tmalign_with_alignment(
+        write_ca_pdb(tmp_path / "model.pdb", model_ca, model_names),
+        write_ca_pdb(tmp_path / "reference.pdb", ref_ca, ref_names),
+        rows,
+        tmp_path,
+    )
+    assert result.tm_score_reference == pytest.approx(expected["tm_score_reference"], abs=0.01)
+    assert result.tm_score_model == pytest.approx(expected["tm_score_model"], abs=0.01)
+    assert result.rmsd == pytest.approx(expected["rmsd"], abs=0.01)
+    assert result.aligned_length == expected["aligned_length"]
+    # Exactly the alignment's pairs, in order.
+    pairs, i, j = [], 0, 0
+    for a, b in zip(*rows):
+        if a != "-" and b != "-":
+            pairs.append((i + 1, j + 1))
+        i, j = i + (a != "-"), j + (b != "-")
+    assert [(p["model_position"], p["reference_position"]) for p in result.per_residue] == pairs
+
+
+@pytest.mark.skipif(TMSCORE is None, reason="Debian's TMscore is missing (scripts/test.sh installs tm-align)")
+@pytest.mark.parametrize("label", ["1ubi-shaken-vs-1ubi", "1ejg-shaken-vs-1ejg", "3mht-shaken-vs-3mht"])
+def test_sequence_pairing_of_one_protein_equals_debian_tmscore(label, tmp_path):
+    """Two structures of the same sequence: the scores of the TM-score program, which pairs
+    residues by their numbers (the CASP measure of a model against the experiment)."""
+    (model_ca, model_seq, names), (ref_ca, ref_seq, _) = (make() for make in PAIRS[label])
+    result = compare(model_ca, model_seq, ref_ca, ref_seq, pairing="sequence")
+    text = subprocess.run(
+        [TMSCORE, str(write_ca_pdb(tmp_path / "m.pdb", model_ca, names)),
+         str(write_ca_pdb(tmp_path / "r.pdb", ref_ca, names))],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert result.tm_score_reference == pytest.approx(
+        float(re.search(r"TM-score\s+=\s*([\d.]+)", text)[1]), abs=0.01
+    )
+    assert result.rmsd == pytest.approx(
+        float(re.search(r"RMSD of\s+the common residues=\s*([\d.]+)", text)[1]), abs=0.01
+    )
+    assert result.aligned_length == len(model_seq) and result.sequence_identity == 1.0
+
+
+def test_sequence_alignment_rows_hold_each_sequence_and_unusual_letters():
+    rows = compare_module.sequence_alignment("MKTAYIAKQRQISFVKSHFSRQ", "AYIAKQRUISFVKSHJ")
+    assert rows[0].replace("-", "") == "MKTAYIAKQRQISFVKSHFSRQ"
+    assert rows[1].replace("-", "") == "AYIAKQRUISFVKSHJ"  # U and J kept as typed, aligned as X
+    assert len(rows[0]) == len(rows[1])
+    assert rows[0].index("AYIAKQR") == rows[1].index("AYIAKQR")
+
+
+def test_an_unknown_pairing_is_refused():
+    ca, sequence, _ = read_chain("pdb1ejg.pdb")
+    with pytest.raises(ValueError, match="one of structure, sequence"):
+        compare(ca, sequence, ca, sequence, pairing="residue")

@@ -63,6 +63,18 @@ def test_compare_equals_tm_align_through_the_library(client):
     assert itself["tm_score_reference"] == 1.0 and itself["rmsd"] < 0.01
 
 
+def test_compare_by_sequence_pairs_scores_the_alignment_pairs(client):
+    model, reference = (to_structure(read_structure(p, p.name)) for p in (UBI, EJG))
+    files = handle_file(str(UBI)), handle_file(str(EJG))
+    by_sequence = client.predict(*files, "sequence", api_name="/compare")
+    expected = compare(
+        model.ca, "".join(model.chains), reference.ca, "".join(reference.chains), pairing="sequence"
+    ).to_json()
+    assert by_sequence == expected
+    by_structure = client.predict(*files, "structure", api_name="/compare")
+    assert by_structure != by_sequence  # two unrelated proteins: the search finds other pairs
+
+
 def test_fold_offers_modelcif_and_pae_json_other_tools_read(client):
     out = client.predict(">ubq\n" + UBIQUITIN, "cartoon", "pLDDT", api_name="/fold")
     summary, cif_path, pae_path = out[2], out[-2], out[-1]
