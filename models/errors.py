@@ -15,4 +15,14 @@ class BackboneUnavailable(RuntimeError):
     """The ESM-2 backbone cannot be fetched or loaded; the message says what to do."""
 
 
-__all__ = ["BackboneUnavailable", "FoldingOutOfMemory", "FoldingUnavailable", "SequenceError"]
+class LanguageModelUnavailable(RuntimeError):
+    """The masked language model cannot be loaded; the message says why and how to fix it."""
+
+
+__all__ = [
+    "BackboneUnavailable",
+    "FoldingOutOfMemory",
+    "FoldingUnavailable",
+    "LanguageModelUnavailable",
+    "SequenceError",
+]

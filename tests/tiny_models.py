@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from transformers import EsmConfig, EsmForProteinFolding
+from transformers import EsmConfig, EsmForMaskedLM, EsmForProteinFolding
 from transformers.models.esm.configuration_esm import get_default_vocab_list
 
 
@@ -63,6 +63,34 @@ def save_tiny_esmfold(directory: Path, seed: int = 1) -> Path:
     with torch.no_grad():
         for layer in model.lddt_head[1:]:
             layer.weight.normal_(0.0, 0.5)
+    model.save_pretrained(directory)
+    return Path(directory)
+
+
+def save_tiny_masked_lm(directory: Path, seed: int = 1, max_position_embeddings: int = 1026) -> Path:
+    """Build, save and return the directory of a random ESM-2-shaped `EsmForMaskedLM` (~19k
+    parameters); a small `max_position_embeddings` makes long-sequence windowing testable."""
+    config = EsmConfig(
+        vocab_size=33,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        pad_token_id=1,
+        mask_token_id=32,
+        max_position_embeddings=max_position_embeddings,
+        position_embedding_type="rotary",
+        emb_layer_norm_before=False,
+        token_dropout=True,
+        vocab_list=get_default_vocab_list(),
+    )
+    torch.manual_seed(seed)
+    model = EsmForMaskedLM(config).eval()
+    # Default init (std 0.02) makes every log-probability nearly equal; larger output weights
+    # spread the scores so a wrong column or window changes them well beyond float noise.
+    with torch.no_grad():
+        model.lm_head.dense.weight.normal_(0.0, 0.5)
+        model.lm_head.decoder.weight.normal_(0.0, 0.5)
     model.save_pretrained(directory)
     return Path(directory)
 
