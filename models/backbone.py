@@ -162,8 +162,11 @@ class Backbone:
                 return sha256_file(weights)
         return None
 
-    def run(self, sequences: list[str], contacts: bool = True) -> list[BackboneOutput]:
-        """One forward pass per (window of a) sequence, batched by token budget."""
+    def run(
+        self, sequences: list[str], contacts: bool = True, token_budget: int | None = None
+    ) -> list[BackboneOutput]:
+        """One forward pass per (window of a) sequence, batched by token budget (`token_budget`
+        overrides the one chosen here: a scan's mutants share one length and need no padding)."""
         model = self.load()
         window = self.max_residues
         pieces: list[tuple[int, int, int]] = []  # (sequence index, start, end)
@@ -177,6 +180,8 @@ class Backbone:
         on_cpu = self.device.type == "cpu"
         if contacts and on_cpu:
             budget = 0
+        elif token_budget is not None:
+            budget = token_budget
         elif self.token_budget is not None:
             budget = self.token_budget
         else:

@@ -25,12 +25,12 @@ import torch
 from models.backbone import load_tokenizer
 from models.errors import LanguageModelUnavailable
 from models.folding import LOAD_RETRY_SECONDS, resolve_device
+from models.readouts import LM_READOUT
 from models.sequences import STANDARD_AMINO_ACIDS
 from models.settings import DEFAULT_LM_MODEL
 
 log = logging.getLogger(__name__)
 
-LM_READOUT = "language model (log-likelihood ratio)"
 AMINO_ACIDS = STANDARD_AMINO_ACIDS  # column order of every score matrix
 # ESM-2's max_position_embeddings (1026) counts <cls>, <eos> and the two position ids that
 # fairseq reserved for padding: 1022 residues per pass, as `Backbone.max_residues`.

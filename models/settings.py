@@ -35,8 +35,8 @@ def default_head_folders() -> list[str]:
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """--fold-model, --device, --backbone, --heads, --max-fold-length, --max-analyze-length,
-    each falling back to its environment variable."""
+    """--fold-model, --device, --backbone, --heads, --lm-model, --max-fold-length,
+    --max-analyze-length, each falling back to its environment variable."""
     env = os.environ.get
     parser.add_argument(
         "--fold-model",
@@ -65,6 +65,13 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="a folder of trained heads and their model cards; repeat it to add PTM types from "
         "several folders, e.g. --heads assets/heads --heads my_heads "
         "(env PROTEIN_STUDIO_HEADS, folders separated by ':')",
+    )
+    parser.add_argument(
+        "--lm-model",
+        default=env("ESM_LM_MODEL", DEFAULT_LM_MODEL),
+        metavar="ID_OR_DIR",
+        help="masked language model (EsmForMaskedLM) for variant scores, loaded on first use: a Hub "
+        "id or a local directory (env ESM_LM_MODEL)",
     )
     parser.add_argument(
         "--max-analyze-length",

@@ -15,10 +15,13 @@ from models.disk_cache import DEFAULT_MAX_BYTES, DiskCache, fingerprint_path
 from models.files import cache_root
 from models.folding import DEFAULT_FOLD_MODEL, Folder
 from models.gpu import gpu_task
+from models.language_model import MaskedLanguageModel
 from models.memo import LockedLRU
+from models.mutations import DEFAULT_MAX_VARIANT_FOLDS, DEFAULT_THRESHOLD, mutate
+from models.scan import DEFAULT_MAX_SCAN_POSITIONS, scan
 from models.secondary import SecondaryStructureUnavailable, relative_accessibility, secondary_structure
 from models.sequences import Protein, check_foldable
-from models.settings import DEFAULT_MAX_FOLD_LENGTH
+from models.settings import DEFAULT_LM_MODEL, DEFAULT_MAX_FOLD_LENGTH
 from models.structure import Structure
 from models.structure_file import read_structure, to_structure
 from models.tasks import BACKBONE_TASKS
@@ -36,6 +39,9 @@ class StudioConfig:
     # Persistent results shared by the app and predict.py; None turns it off.
     result_cache: str | None = field(default_factory=lambda: default_result_cache())
     result_cache_bytes: int = DEFAULT_MAX_BYTES
+    lm_model: str = DEFAULT_LM_MODEL  # masked LM for variant scores (loaded on first use)
+    max_scan_positions: int = DEFAULT_MAX_SCAN_POSITIONS
+    max_variant_folds: int = DEFAULT_MAX_VARIANT_FOLDS  # mutants folded per /mutate request
 
 
 def default_result_cache() -> str | None:
@@ -63,6 +69,8 @@ class Studio:
             self.config.max_analyze_length,
             result_cache=self.result_cache,
         )
+        # Loaded on the first language-model readout, like ESMFold on the first fold.
+        self.language_model = MaskedLanguageModel(self.config.lm_model, backbone_device)
         self._fold_model_key: str | None = None
         self._structures: LockedLRU[str, Structure] = LockedLRU(self.config.cache_entries)
 
@@ -93,6 +101,27 @@ class Studio:
     def cached_structure(self, protein: Protein) -> Structure | None:
         """The structure of this exact sequence if it was already folded (never folds)."""
         return self._structures.get(protein.sequence)
+
+    def folded(self, protein: Protein) -> Structure | None:
+        """This sequence's structure if it was folded before, here or into the result cache
+        (never folds): a variant is folded only when its wild type was."""
+        found = self._structures.get(protein.sequence)
+        if found is None:
+            found = self._structure_from_disk(protein)
+            if found is None:
+                return None
+            self._structures.put(protein.sequence, found)
+        if found.ss is None:
+            with_secondary(found)
+        return found
+
+    def mutate(self, protein: Protein, variants_text: str, threshold: float = DEFAULT_THRESHOLD):
+        """Each variant's differences from the wild type (`models.mutations.MutationReport`)."""
+        return mutate(self, protein, variants_text, threshold, max_folds=self.config.max_variant_folds)
+
+    def scan(self, protein: Protein, readout: str, first, last, progress=None):
+        """A site-saturation scan of first..last (`models.scan.ScanResult`)."""
+        return scan(self, protein, readout, first, last, self.config.max_scan_positions, progress)
 
     def annotate(self, protein: Protein) -> Annotation:
         """PTM sites, localization and contacts from one backbone pass (memoised)."""
