@@ -56,6 +56,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="requests that may wait in the queue; beyond it users are told the app is busy (env MAX_QUEUE)",
     )
     parser.add_argument(
+        "--max-scan-positions",
+        type=int,
+        default=int(env("MAX_SCAN_POSITIONS", "200")),
+        help="most positions one site-saturation scan covers (env MAX_SCAN_POSITIONS)",
+    )
+    parser.add_argument(
+        "--max-variant-folds",
+        type=int,
+        default=int(env("MAX_VARIANT_FOLDS", "10")),
+        help="most variants folded per request when their wild type was folded (env MAX_VARIANT_FOLDS)",
+    )
+    parser.add_argument(
         "--result-cache",
         default=env("PROTEIN_STUDIO_RESULTS", ""),
         help="directory of the persistent result cache shared with predict.py, or 'off' "
@@ -102,6 +114,9 @@ def main(argv: list[str] | None = None) -> None:
                 backbone=args.backbone,
                 heads_dir=args.heads,
                 max_analyze_length=args.max_analyze_length,
+                lm_model=args.lm_model,
+                max_scan_positions=args.max_scan_positions,
+                max_variant_folds=args.max_variant_folds,
                 result_cache=_result_cache_dir(args.result_cache, default_result_cache),
                 result_cache_bytes=args.result_cache_mb * 1024**2,
             )

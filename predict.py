@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 backbone=args.backbone,
                 heads_dir=args.heads,
                 max_analyze_length=args.max_analyze_length,
+                lm_model=args.lm_model,
                 result_cache=None if args.no_cache else default_result_cache(),
             )
         )

@@ -23,6 +23,7 @@ from components.batch_tab import (
     build_batch_tab,
     make_batch_handler,
 )
+from components.mutations_tab import build_mutations_tab, make_mutation_handlers
 from components.predict_flow import make_predict_handler, make_retry_handler
 from components.sequence_input import build_sequence_input
 from components.structure_tab import build_structure_tab, make_fold_handler, make_restyle_handler
@@ -103,6 +104,8 @@ def build_page(
                 localization = build_localization_tab()
             with gr.Tab("Contacts", id="contacts"):
                 contacts = build_contacts_tab()
+            with gr.Tab("Mutations", id="mutations"):
+                mutations = build_mutations_tab(studio)
             with gr.Tab("Batch", id="batch"):
                 batch = build_batch_tab(max_batch_records, max_batch_folds)
         analysis = AnalysisTabs(analysis_status, ptm, localization, contacts)
@@ -219,6 +222,7 @@ def build_page(
             "Cα distances. pairing: 'structure' (TM-align's search, default) or 'sequence' (pairs from a "
             "sequence alignment, scored as TM-score does: two structures of one protein).",
         )
+        _wire_mutations(studio, mutations, sequence.text, script_url)
         restyle = make_restyle_handler(structure, script_url)
         for control in (structure.style, structure.coloring):
             control.change(
@@ -229,6 +233,63 @@ def build_page(
                 show_progress="hidden",
             )
     return page
+
+
+def _wire_mutations(studio: Any, tab, text: gr.Textbox, script_url: str) -> None:
+    """The Mutations tab's events and the /mutate and /scan endpoints."""
+    mutate_tab, scan_tab, mutate_api, scan_api, choices, range_for = make_mutation_handlers(
+        studio, tab, script_url
+    )
+    tab.button.click(
+        mutate_tab,
+        inputs=[text, tab.variants, tab.threshold],
+        outputs=tab.mutate_outputs,
+        api_visibility="private",
+        concurrency_limit=1,  # mutants of a folded wild type are folded too: one at a time, like /fold
+        concurrency_id="fold",
+    )
+    gr.api(
+        mutate_api,
+        api_name="mutate",
+        api_description="Variants (K48R, p.Lys48Arg, K48R+E51A; commas or new lines) of a one-chain "
+        "sequence: for each, localization, PTM sites lost/gained/changed at `threshold`, contacts changed "
+        "by > 0.2, the language-model score, and the fold when the wild type was folded; a bad variant "
+        "gets its error and the others are still predicted.",
+        concurrency_limit=1,
+        concurrency_id="fold",
+    )
+    tab.scan_button.click(
+        scan_tab,
+        inputs=[text, tab.readout, tab.first, tab.last],
+        outputs=tab.scan_outputs,
+        api_visibility="private",
+        concurrency_limit=1,  # hundreds of backbone passes: one scan at a time
+        concurrency_id="scan",
+    )
+    gr.api(
+        scan_api,
+        api_name="scan",
+        api_description="Every single substitution at positions first..last, scored by a readout "
+        "('SUMOylation K29', 'membrane probability', 'localization: <class>', 'language model "
+        "(log-likelihood ratio)'): scores[position][amino acid] = mutant − wild type.",
+        concurrency_limit=1,
+        concurrency_id="scan",
+    )
+    text.change(
+        choices,
+        inputs=[text, tab.readout],
+        outputs=tab.readout,
+        api_visibility="private",
+        show_progress="hidden",
+        trigger_mode="always_last",
+    )
+    tab.readout.change(
+        range_for,
+        inputs=[text, tab.readout],
+        outputs=[tab.first, tab.last],
+        api_visibility="private",
+        show_progress="hidden",
+    )
 
 
 def page_css() -> str:

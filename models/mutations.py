@@ -283,3 +283,60 @@ def _language_model_scores(studio, sequence: str, variants: list[Variant]) -> di
     row = {p: matrix[i] for i, p in enumerate(positions)}
     score = lambda v: sum(row[s.position][STANDARD_AMINO_ACIDS.index(s.mutant)] for s in v.substitutions)  # noqa: E731
     return {v.label: {"score": round(float(score(v)), 4), "model": lm.spec} for v in variants}
+
+
+# variant_effects.csv (predict.py --variants) and the Mutations tab's download: one row per entry.
+EFFECT_COLUMNS = (
+    "id",
+    "variant",
+    "status",
+    "error",
+    "top_localization_wild_type",
+    "top_localization_mutant",
+    "top_localization_changed",
+    "top_class_delta",
+    "membrane_wild_type",
+    "membrane_mutant",
+    "membrane_delta",
+    "max_abs_localization_delta",
+    "ptm_sites_lost",
+    "ptm_sites_gained",
+    "max_abs_ptm_delta",
+    "contacts_changed",
+    "lm_score",
+    "mean_delta_plddt",
+    "ca_rmsd",
+    "tm_score",
+)
+
+
+def effect_row(record_id: str, effect: dict) -> dict:
+    """One CSV row from a variant's JSON (`VariantEffect.to_json()`): the main differences; empty
+    cells where a predictor gave nothing (an error, no LM, no fold)."""
+    row = dict.fromkeys(EFFECT_COLUMNS, "")
+    row.update(id=record_id, variant=effect["variant"], status=effect["status"])
+    row["error"] = effect.get("error") or ""
+    if effect["status"] != "ok":
+        return row
+    loc = effect["localization"]
+    if "top_class" in loc:
+        row.update(
+            top_localization_wild_type=loc["top_class"]["wild_type"],
+            top_localization_mutant=loc["top_class"]["mutant"],
+            top_localization_changed=str(loc["top_class"]["changed"]).lower(),
+            top_class_delta=loc["top_class"]["delta"],
+            membrane_wild_type=loc["membrane"]["wild_type"],
+            membrane_mutant=loc["membrane"]["mutant"],
+            membrane_delta=loc["membrane"]["delta"],
+            max_abs_localization_delta=max(abs(d) for d in loc["delta"].values()),
+        )
+    ptm = effect["ptm"]
+    row["ptm_sites_lost"] = ";".join(s["site"] for s in ptm["lost"])
+    row["ptm_sites_gained"] = ";".join(s["site"] for s in ptm["gained"])
+    row["max_abs_ptm_delta"] = max((abs(c["delta"]) for c in ptm["changes"]), default=0.0)
+    row["contacts_changed"] = len(effect["contacts_changed"])
+    row["lm_score"] = effect["language_model"].get("score", "")
+    structure = effect.get("structure") or {}
+    for key in ("mean_delta_plddt", "ca_rmsd", "tm_score"):
+        row[key] = structure.get(key, "")
+    return row
