@@ -100,7 +100,9 @@ class Annotation:
         }
 
     def contacts_json(self) -> dict:
-        return {"id": self.id, "length": len(self.sequence), "contacts": np.round(self.contacts, 3).tolist()}
+        # Rounded in float64: a float32 map rounded to 0.8 would print as 0.800000011920929.
+        contacts = np.round(np.asarray(self.contacts, dtype=np.float64), 3)
+        return {"id": self.id, "length": len(self.sequence), "contacts": contacts.tolist()}
 
 
 class HeadsMismatch(BackboneUnavailable):
