@@ -2,6 +2,7 @@
 
     python predict.py proteome.fasta --out results/ --tasks ptm,localization
     python predict.py proteome.fasta --out results/ --tasks embeddings
+    python predict.py proteins.fasta --out results/ --variants variants.csv   # id,variant rows
     accelerate launch --multi_gpu --num_processes 2 predict.py proteome.fasta --out results/
     torchrun --nproc_per_node 2 predict.py proteome.fasta --out results/
 
@@ -9,8 +10,8 @@ Several processes: `accelerate launch --multi_gpu` (torch.distributed.run undern
 machines without a GPU too; the processes then talk over gloo on the CPU. `accelerate launch
 --cpu --num_processes N` starts N processes only through MPI (a hostfile); without it, one.
 
-Exit status: 0 every record predicted; 1 some records failed (see the `error` column of
-summary.csv); 2 the input or the options could not be used at all.
+Exit status: 0 every record (and variant) predicted; 1 some failed (see the `error` column of
+summary.csv and variant_effects.csv); 2 the input or the options could not be used at all.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from models.batch_input import decode_fasta, parse_tasks, read_records
 from models.batch_output import DEFAULT_THRESHOLD, merge
 from models.batch_run import plan, run
+from models.batch_variants import EFFECTS_FILE, predict_variants, read_variants_csv
 from models.head_cards import HeadCardError
 from models.sequences import SequenceError
 from models.settings import add_model_arguments
@@ -59,6 +61,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_THRESHOLD,
         help="probability at which a PTM site counts in summary.csv (ptm_sites.csv lists every candidate)",
     )
+    parser.add_argument(
+        "--variants",
+        type=Path,
+        metavar="CSV",
+        help="a CSV with columns id,variant (ids as in the FASTA; K48R, p.Lys48Arg, K48R+E51A): writes "
+        "variant_effects.csv, one row per variant with its main differences from the wild type and a "
+        "status/error column (with the structure task, mutants of folded records are folded too)",
+    )
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
@@ -82,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tasks = parse_tasks(args.tasks)
         records = read_records(read_input(args.input), max_chars=MAX_INPUT_BYTES, max_records=MAX_RECORDS)
+        variants = read_variants(args.variants) if args.variants else None
     except (ValueError, SequenceError) as error:
         print(f"predict.py: {error}", file=sys.stderr)
         return 2
@@ -154,7 +165,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {row['id']}: {row['status']}: {row['error']}", file=sys.stderr)
     if len(failed) > 10:
         print(f"  ... and {len(failed) - 10:,} more; see {args.out / 'summary.csv'}", file=sys.stderr)
-    return 1 if failed else 0
+    bad_variants = []
+    if variants is not None:
+        effects = predict_variants(studio, records, variants, args.out, "structure" in tasks, args.threshold)
+        bad_variants = [e for e in effects if e["status"] != "ok"]
+        print(
+            f"{len(effects) - len(bad_variants):,} of {len(effects):,} variants predicted -> "
+            f"{args.out / EFFECTS_FILE}",
+            file=sys.stderr,
+        )
+        for row in bad_variants[:10]:
+            print(f"  {row['id']} {row['variant']}: {row['error']}", file=sys.stderr)
+    return 1 if failed or bad_variants else 0
+
+
+def read_variants(path: Path) -> list:
+    """The --variants CSV's rows; ValueError (exit 2) when the file cannot be used."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"Cannot read {path}: {getattr(error, 'strerror', None) or error}") from error
+    return read_variants_csv(text, str(path))
 
 
 if __name__ == "__main__":

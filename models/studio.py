@@ -115,9 +115,12 @@ class Studio:
             with_secondary(found)
         return found
 
-    def mutate(self, protein: Protein, variants_text: str, threshold: float = DEFAULT_THRESHOLD):
-        """Each variant's differences from the wild type (`models.mutations.MutationReport`)."""
-        return mutate(self, protein, variants_text, threshold, max_folds=self.config.max_variant_folds)
+    def mutate(
+        self, protein: Protein, variants_text: str, threshold: float = DEFAULT_THRESHOLD, fold: bool = True
+    ):
+        """Each variant's differences from the wild type (`models.mutations.MutationReport`);
+        with `fold`, variants of an already folded wild type are folded too."""
+        return mutate(self, protein, variants_text, threshold, fold, self.config.max_variant_folds)
 
     def scan(self, protein: Protein, readout: str, first, last, progress=None):
         """A site-saturation scan of first..last (`models.scan.ScanResult`)."""

@@ -271,7 +271,16 @@ def test_accelerate_two_processes_merge_to_the_single_process_output(
 ):
     fasta = tmp_path / "sample.fasta"
     fasta.write_text(_scl_sample(24) + ">broken\nMK1@\n")  # 3 chunks of work
-    common = ["--fold-model", tiny_fold_model, "--no-cache", "--quiet"]
+    first = read_records(fasta.read_text(), 10**6, 100)[:2]
+    variants = tmp_path / "variants.csv"  # variant_effects.csv must be identical too
+    variants.write_text(
+        "id,variant\n"
+        + "".join(
+            f"{r.id},{r.protein.sequence[4]}5{'W' if r.protein.sequence[4] != 'W' else 'A'}\n" for r in first
+        )
+        + "broken,K2R\n"
+    )
+    common = ["--fold-model", tiny_fold_model, "--no-cache", "--quiet", "--variants", variants]
     # Same threads per process in both runs: float32 sums then run in the same order (with 2
     # threads vs 1 they may differ in the 7th digit).
     threads = {"OMP_NUM_THREADS": "1"}
@@ -290,6 +299,48 @@ def test_accelerate_two_processes_merge_to_the_single_process_output(
     assert [k for k in one if one[k] != two[k]] == []
     rows = _csv(tmp_path / "two" / "summary.csv")
     assert len(rows) == 25 and sum(r["status"] == "ok" for r in rows) >= 23
+    effects = _csv(tmp_path / "two" / "variant_effects.csv")
+    assert [r["status"] for r in effects] == ["ok", "ok", "error"] and effects[0]["mean_delta_plddt"] != ""
+
+
+def test_cli_variants_write_one_row_per_variant_with_its_status(real_backbone, tmp_path):
+    fasta = tmp_path / "in.fasta"
+    fasta.write_text(f">ubq\n{UBIQUITIN}\n>crambin\n{CRAMBIN}\n>bad\nMK@\n")
+    variants = tmp_path / "variants.csv"
+    variants.write_text(
+        "id,variant,comment\nubq,K29R,site\nubq,E48R,wrong wild type\ncrambin,T1A+T2A,\n"
+        "nobody,K1R,\nbad,K2R,\nubq,K29R+K33R,\n"
+    )
+    done = _predict([fasta, "--out", tmp_path / "o", "--tasks", "ptm,localization", "--variants", variants])
+    assert done.returncode == 1, done.stderr[-2000:]  # some variants failed
+    assert "3 of 6 variants predicted" in done.stderr
+    rows = _csv(tmp_path / "o" / "variant_effects.csv")
+    assert [(r["id"], r["variant"], r["status"]) for r in rows] == [
+        ("ubq", "K29R", "ok"), ("ubq", "E48R", "error"), ("ubq", "K29R+K33R", "ok"),
+        ("crambin", "T1A+T2A", "ok"), ("nobody", "K1R", "error"), ("bad", "K2R", "error"),
+    ]  # fmt: skip
+    by = {(r["id"], r["variant"]): r for r in rows}
+    assert by[("ubq", "K29R")]["ptm_sites_lost"] == "SUMOylation K29"
+    assert by[("ubq", "E48R")]["error"] == "E48R: residue 48 is K, not E."
+    assert "no record with id 'nobody'" in by[("nobody", "K1R")]["error"]
+    assert "cannot be used" in by[("bad", "K2R")]["error"] and "'@'" in by[("bad", "K2R")]["error"]
+    assert by[("ubq", "K29R")]["mean_delta_plddt"] == ""  # the structure task was not asked for
+    assert by[("ubq", "K29R")]["top_localization_wild_type"] and by[("ubq", "K29R")]["lm_score"] == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("protein,change\nubq,K29R\n", "no 'id' or 'variant' column"), ("id,variant\n,K29R\n", "line 2: no id"),
+     ("id,variant\n", "no variants")],
+)  # fmt: skip
+def test_cli_unusable_variants_file_exits_2_before_any_work(tmp_path, content, message):
+    fasta = tmp_path / "in.fasta"
+    fasta.write_text(f">ubq\n{UBIQUITIN}\n")
+    variants = tmp_path / "v.csv"
+    variants.write_text(content)
+    done = _predict([fasta, "--out", tmp_path / "o", "--variants", variants])
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "o").exists()
 
 
 def test_cli_results_answer_the_app_from_the_shared_cache(real_backbone, tmp_path):
