@@ -33,22 +33,14 @@ from models.sequences import STANDARD_AMINO_ACIDS, parse_one
 from models.variants import VariantListError
 
 log = logging.getLogger(__name__)
-TABLE_COLUMNS = [
-    "variant",
-    "status",
-    "top class (wild type → mutant)",
-    "Δ top class",
-    "Δ membrane",
-    "sites lost",
-    "sites gained",
-    "max |Δ site|",
-    f"contacts Δ > {CONTACT_CHANGE}",
-    "LM score",
-    "RMSD (Å)",
-    "TM-score",
-    "mean ΔpLDDT",
-    "note",
-]
+# (header, width in px): wide enough that no header breaks letter by letter; the table scrolls.
+TABLE_LAYOUT = [
+    ("variant", 110), ("status", 70), ("top class (wild type → mutant)", 230), ("Δ top class", 90),
+    ("Δ membrane", 100), ("sites lost", 160), ("sites gained", 160), ("max |Δ site|", 100),
+    (f"contacts Δ > {CONTACT_CHANGE}", 110), ("LM score", 90), ("RMSD (Å)", 90), ("TM-score", 90),
+    ("mean ΔpLDDT", 110), ("note", 320),
+]  # fmt: skip
+TABLE_COLUMNS = [header for header, _ in TABLE_LAYOUT]
 NOT_FOLDED = "Fold the wild type (Predict) first: then each variant's model is shown over it here."
 SCAN_FLANK = 15  # a site readout proposes the site ± this many positions
 EXAMPLE_VARIANTS = "K48R, K63R\nK48R+E51A\np.Lys29Arg"
@@ -149,6 +141,7 @@ def build_mutations_tab(studio: Any) -> MutationsTab:
     status = gr.HTML("", label="Variants status", elem_id="mutations-status")
     table = gr.Dataframe(
         headers=TABLE_COLUMNS,
+        column_widths=[f"{width}px" for _, width in TABLE_LAYOUT],
         label="Variant effects",
         interactive=False,
         wrap=True,
@@ -253,7 +246,7 @@ def _unavailable_note(effect: dict) -> str:
     """Why the LM or the fold gave nothing for an otherwise fine variant (first line only)."""
     notes = []
     if "unavailable" in effect.get("language_model", {}):
-        notes.append("LM: " + effect["language_model"]["unavailable"].split(". ")[0])
+        notes.append("no LM score (why: above the table)")
     if "unavailable" in (effect.get("structure") or {}):
         notes.append("structure: " + effect["structure"]["unavailable"].split(". ")[0])
     return "; ".join(notes)

@@ -345,3 +345,34 @@ def test_pae_selection_highlights_residues_in_3d(page):
     page.wait_for_timeout(300)
     assert page.evaluate(f"() => ({marks})({plddt})[0].x0") == 30
     _screenshot(page, "pae-link")
+
+
+def test_mutations_tab_predicts_variants_and_scans_a_site(page):
+    page.locator("#sequence-input textarea").fill(">ubiquitin\n" + UBIQUITIN)
+    page.locator("#predict-button").click()
+    page.wait_for_function(
+        "document.querySelector('#status-line').innerText.includes('Structure: done')", timeout=60_000
+    )
+    page.get_by_role("tab", name="Mutations").click()
+    page.locator("#variants-input textarea").fill("K29R, E48R\nK48R+E51A")
+    page.locator("#mutate-button").click()
+    page.locator("#mutations-status").get_by_text("2 of 3 variants predicted").wait_for(timeout=120_000)
+    assert "E48R: residue 48 is K, not E." in page.locator("#mutations-status").inner_text()
+    table = page.locator("#mutations-table").inner_text()
+    assert "K29R" in table and "SUMOylation K29" in table and "K48R+E51A" in table
+    # The wild type was folded by Predict, so the variants were too: the viewer draws them.
+    page.locator("#mutations-viewer iframe").wait_for(timeout=30_000)
+    readout = page.locator("#scan-readout input")
+    readout.fill("SUMOylation K29")
+    readout.press("Enter")
+    page.wait_for_function(  # a site readout proposes the site ± 15
+        "document.querySelector('#scan-first input').value === '14'", timeout=15_000
+    )
+    assert page.locator("#scan-last input").input_value() == "44"
+    page.locator("#scan-first input").fill("27")
+    page.locator("#scan-last input").fill("31")
+    page.locator("#scan-button").click()
+    page.locator("#scan-status").get_by_text("95 mutants of ubiquitin scored").wait_for(timeout=120_000)
+    page.locator("#scan-heatmap .main-svg").first.wait_for(state="visible", timeout=30_000)
+    assert "SUMOylation K29" in page.locator("#scan-heatmap").inner_text()
+    _screenshot(page, "mutations")
