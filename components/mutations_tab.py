@@ -204,6 +204,17 @@ def build_mutations_tab(studio: Any) -> MutationsTab:
     )
 
 
+def cleared_mutations(tab: MutationsTab) -> dict:
+    """Every variant and scan output emptied (a new protein is being predicted)."""
+    return {
+        **{component: None for component in (*tab.mutate_outputs, *tab.scan_outputs)},
+        tab.viewer: placeholder(NOT_FOLDED, 420),
+        tab.subject: "",
+        tab.status: "",
+        tab.scan_status: "",
+    }
+
+
 def _cell(value, digits: int = 3) -> str:
     if value in ("", None):
         return ""

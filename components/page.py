@@ -23,7 +23,7 @@ from components.batch_tab import (
     build_batch_tab,
     make_batch_handler,
 )
-from components.mutations_tab import build_mutations_tab, make_mutation_handlers
+from components.mutations_tab import build_mutations_tab, cleared_mutations, make_mutation_handlers
 from components.predict_flow import make_predict_handler, make_retry_handler
 from components.sequence_input import build_sequence_input
 from components.structure_tab import build_structure_tab, make_fold_handler, make_restyle_handler
@@ -223,6 +223,14 @@ def build_page(
             "sequence alignment, scored as TM-score does: two structures of one protein).",
         )
         _wire_mutations(studio, mutations, sequence.text, script_url)
+        # A new Predict is a new protein: the variants and scan of the last one must not stay.
+        predict_button.click(
+            lambda: cleared_mutations(mutations),
+            outputs=[*mutations.mutate_outputs, *mutations.scan_outputs],
+            api_visibility="private",
+            queue=False,
+            show_progress="hidden",
+        )
         restyle = make_restyle_handler(structure, script_url)
         for control in (structure.style, structure.coloring):
             control.change(

@@ -53,6 +53,12 @@ def main() -> int:
         started = time.perf_counter()
         answer = client.predict(sequence, f"SUMOylation K{site}", first, last, api_name="/scan")
         seconds = time.perf_counter() - started
+        # /mutate of the 19 substitutions at the site: every predictor, contacts included.
+        singles = ", ".join(f"K{site}{aa}" for aa in "ACDEFGHILMNPQRSTVWY")
+        client.predict(sequence, f"K{site}R", 0.5, api_name="/mutate")  # the wild type, once
+        started = time.perf_counter()
+        effects = client.predict(sequence, singles, 0.5, api_name="/mutate")["variants"]
+        mutate_seconds = time.perf_counter() - started
     cells = sum(len(row) for row in answer["scores"]) - len(answer["scores"])
     verdict = "met" if seconds < TARGET_SECONDS else "NOT met"
     print(f"{entry}: {LENGTH} residues, SUMOylation K{site}, positions {first}-{last}: {cells} mutants")
@@ -61,6 +67,10 @@ def main() -> int:
         f"({seconds / TARGET_SECONDS:.2f} of the 60 s target: {verdict})"
     )
 
+    print(
+        f"/mutate of {len(effects)} variants at K{site} (wild type remembered): {mutate_seconds:.1f} s, "
+        f"{mutate_seconds / len(effects) * 1000:.0f} ms per variant"
+    )
     backbone = Backbone()
     backbone.load()
     mutants = [s for *_, s in mutants_of(sequence, list(range(first, last + 1)))][:64]

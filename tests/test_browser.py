@@ -376,3 +376,11 @@ def test_mutations_tab_predicts_variants_and_scans_a_site(page):
     page.locator("#scan-heatmap .main-svg").first.wait_for(state="visible", timeout=30_000)
     assert "SUMOylation K29" in page.locator("#scan-heatmap").inner_text()
     _screenshot(page, "mutations")
+    # A new protein: the last one's variants and scan do not stay on the tab.
+    page.locator("#sequence-input textarea").fill(">crambin\nTTCCPSIVARSNFNVCRLPGTPEAICATYTGCIIIPGATCPFDFTYY")
+    page.locator("#predict-button").click()
+    page.wait_for_function(
+        "!document.querySelector('#mutations-table').innerText.includes('K29R')", timeout=30_000
+    )
+    assert "variants predicted" not in page.locator("#mutations-status").inner_text()
+    assert "mutants of ubiquitin" not in page.locator("#scan-status").inner_text()
