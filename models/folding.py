@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from models.errors import FoldingOutOfMemory, FoldingUnavailable
+from models.lazy_load import FailFastLoader
 from models.sequences import Protein
 from models.settings import DEFAULT_FOLD_MODEL
 from models.structure import Structure
@@ -34,7 +35,6 @@ LINKER = "G" * 25
 CHAIN_INDEX_OFFSET = 512
 # None means no chunking; the rest are tried in order when memory runs out.
 CHUNK_SIZES: tuple[int | None, ...] = (None, 512, 256, 128, 64, 32, 16, 8, 4)
-LOAD_RETRY_SECONDS = 600.0  # after a failed load, folds answer at once this long
 
 
 def resolve_device(spec: str | None) -> torch.device:
@@ -118,45 +118,31 @@ class Folder:
     def __init__(self, model_id: str = DEFAULT_FOLD_MODEL, device: str | None = "auto"):
         self.model_id = model_id
         self.device = resolve_device(device)
-        self._model = None
-        self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
-        self._load_error: tuple[float, str] | None = None
+        # A lambda, so the method is looked up at load time (tests replace it on the instance).
+        self._loader = FailFastLoader(
+            lambda: self._load_model(),
+            lambda error: FoldingUnavailable(unavailable_message(self.model_id, error)),
+            "Folding model",
+        )
 
     @property
     def loaded(self) -> bool:
-        return self._model is not None
+        return self._loader.loaded
 
     @property
     def load_failed(self) -> bool:
         """Whether the last attempt to load failed (and the next fold answers at once)."""
-        return self._load_error is not None
+        return self._loader.failed
 
     def retry_loading(self) -> None:
         """Forget the last load failure: the next fold tries to load the weights again."""
-        with self._load_lock:
-            self._load_error = None
+        self._loader.retry()
 
     def load(self):
-        """Return the model, loading it the first time; raise `FoldingUnavailable` if it can't."""
-        if self._model is not None:
-            return self._model
-        with self._load_lock:
-            if self._model is not None:
-                return self._model
-            if self._load_error and time.monotonic() - self._load_error[0] < LOAD_RETRY_SECONDS:
-                # A missing path or an unreachable Hub costs up to half a minute of retries per
-                # attempt; until the interval passes (or retry_loading()), answer at once.
-                raise FoldingUnavailable(self._load_error[1])
-            try:
-                self._model = self._load_model()
-            except Exception as error:  # noqa: BLE001 - any load failure means the same to users
-                message = unavailable_message(self.model_id, error)
-                log.warning("Folding model unavailable: %s", error)
-                self._load_error = (time.monotonic(), message)
-                raise FoldingUnavailable(message) from error
-            self._load_error = None
-            return self._model
+        """Return the model, loading it the first time; raise `FoldingUnavailable` if it can't
+        (and, for the next 10 minutes, at once: `models.lazy_load`)."""
+        return self._loader.get()
 
     def _load_model(self):
         from transformers import EsmForProteinFolding

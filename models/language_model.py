@@ -24,7 +24,8 @@ import torch
 
 from models.backbone import load_tokenizer
 from models.errors import LanguageModelUnavailable
-from models.folding import LOAD_RETRY_SECONDS, resolve_device
+from models.folding import resolve_device
+from models.lazy_load import FailFastLoader
 from models.readouts import LM_READOUT
 from models.sequences import STANDARD_AMINO_ACIDS
 from models.settings import DEFAULT_LM_MODEL
@@ -91,50 +92,38 @@ class MaskedLanguageModel:
         self.spec = spec
         self.device = resolve_device(device)
         self.batch_size = batch_size
-        self._model = None
         self._tokenizer = None
         self._letter_ids: torch.Tensor | None = None  # vocabulary ids of AMINO_ACIDS, in order
-        self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
-        self._load_error: tuple[float, str] | None = None
+        self._loader = FailFastLoader(
+            self._load_everything,
+            lambda error: LanguageModelUnavailable(unavailable_message(self.spec, error)),
+            "Language model",
+        )
 
     @property
     def loaded(self) -> bool:
-        return self._model is not None
+        return self._loader.loaded
 
     @property
     def load_failed(self) -> bool:
         """Whether the last attempt to load failed (and the next call answers at once)."""
-        return self._load_error is not None
+        return self._loader.failed
 
     def retry_loading(self) -> None:
         """Forget the last load failure: the next call tries to load the weights again."""
-        with self._load_lock:
-            self._load_error = None
+        self._loader.retry()
 
     def load(self):
-        """Return the model, loading it the first time; raise `LanguageModelUnavailable` if it can't."""
-        if self._model is not None:
-            return self._model
-        with self._load_lock:
-            if self._model is not None:
-                return self._model
-            if self._load_error and time.monotonic() - self._load_error[0] < LOAD_RETRY_SECONDS:
-                # An unreachable Hub can cost half a minute of retries per attempt; until the
-                # interval passes (or retry_loading()), answer at once with the same message.
-                raise LanguageModelUnavailable(self._load_error[1])
-            try:
-                model, tokenizer = self._load_model()
-            except Exception as error:  # noqa: BLE001 - any load failure means the same to users
-                message = unavailable_message(self.spec, error)
-                log.warning("Language model unavailable: %s", error)
-                self._load_error = (time.monotonic(), message)
-                raise LanguageModelUnavailable(message) from error
-            self._tokenizer = tokenizer
-            self._letter_ids = torch.tensor(tokenizer.convert_tokens_to_ids(list(AMINO_ACIDS)))
-            self._model = model  # last: `loaded` is true only once everything is in place
-            self._load_error = None
-            return self._model
+        """Return the model, loading it the first time; raise `LanguageModelUnavailable` if it
+        can't (and, for the next 10 minutes, at once: `models.lazy_load`)."""
+        return self._loader.get()
+
+    def _load_everything(self):
+        model, tokenizer = self._load_model()
+        self._tokenizer = tokenizer
+        self._letter_ids = torch.tensor(tokenizer.convert_tokens_to_ids(list(AMINO_ACIDS)))
+        return model
 
     def _load_model(self):
         from transformers import EsmForMaskedLM
