@@ -330,6 +330,14 @@ def test_pae_selection_highlights_residues_in_3d(page):
     assert viewer.evaluate(f"({colour_of})({inside['aligned']})").lower() == "#1f77b4"
     assert viewer.evaluate(f"({colour_of})({inside['scored']})").lower() == "#ff7f0e"
     assert viewer.evaluate(f"({colour_of})({outside})").lower() == "#e0e0e0"
+    before = viewer.evaluate(f"({colour_of})({outside})")
+
+    # A click on the map outside the rectangle clears it: every residue gets its colour back.
+    page.mouse.click(box["x"] + 0.85 * box["width"], box["y"] + 0.15 * box["height"])
+    viewer.wait_for_function("() => Array.isArray(window.__lastHighlight) && !window.__lastHighlight.length")
+    assert viewer.evaluate(f"({colour_of})({inside['aligned']})").lower() not in ("#1f77b4", "#e0e0e0")
+    assert viewer.evaluate(f"({colour_of})({outside})").lower() != before.lower()
+    assert not viewer.locator("ul.key").is_visible()
 
     # A residue hovered in 3D (the message the viewer's hover callback posts) is marked on the plots.
     viewer.evaluate(
