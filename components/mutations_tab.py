@@ -9,7 +9,6 @@ how far to trust it is said on the tab, with figures from the head cards.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import html
 import logging
@@ -27,8 +26,8 @@ from components.structure_viewer import placeholder, render_structure
 from models.compare import reference_in_model_frame
 from models.errors import BackboneUnavailable, LanguageModelUnavailable, SequenceError
 from models.files import safe_file_name
-from models.mutations import CONTACT_CHANGE, DEFAULT_THRESHOLD, EFFECT_COLUMNS, effect_row
-from models.readouts import LM_READOUT, MEMBRANE_READOUT, ScanError, readout_choices
+from models.mutations import CONTACT_CHANGE, DEFAULT_THRESHOLD, effect_row, effects_csv
+from models.readouts import LM_READOUT, MEMBRANE_READOUT, ScanError, parse_readout, readout_choices
 from models.sequences import STANDARD_AMINO_ACIDS, parse_one
 from models.variants import VariantListError
 
@@ -354,17 +353,6 @@ def _write(root: Path, key: str, name: str, text: str) -> str:
     return str(path)
 
 
-def _effects_csv(report_json: dict) -> str:
-    import io
-
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EFFECT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for effect in report_json["variants"]:
-        writer.writerow(effect_row(report_json["id"], effect))
-    return out.getvalue()
-
-
 def _viewer(report, script_url: str) -> str:
     shown = next((e for e in report.effects if e.mutant_structure is not None), None)
     if shown is None:
@@ -409,12 +397,13 @@ def make_mutation_handlers(
             return {**cleared, tab.status: error_html("Cannot predict these variants.", error.message)}
         data = report.to_json()
         name = safe_file_name(protein.id)
+        rows = [effect_row(data["id"], effect) for effect in data["variants"]]
         return {
             tab.subject: subject_html(protein),
             tab.status: status_html(data),
             tab.table: table_rows(data),
             tab.csv: _write(
-                root, protein.sequence + variants, f"{name}.variant_effects.csv", _effects_csv(data)
+                root, protein.sequence + variants, f"{name}.variant_effects.csv", effects_csv(rows)
             ),
             tab.json: data,
             tab.viewer: _viewer(report, script_url),
@@ -474,13 +463,13 @@ def make_mutation_handlers(
     def range_for(sequence: str, readout: str) -> dict:
         """A site readout proposes the site ± SCAN_FLANK positions (clipped to the sequence)."""
         try:
-            length = len(parse_one(sequence).chains[0])
-        except SequenceError:
+            chain = parse_one(sequence).chains[0]
+            chosen = parse_readout(readout, chain, studio.annotator.head_cards)
+        except (SequenceError, ScanError):
             return {}
-        digits = "".join(ch for ch in str(readout or "").split(" ")[-1] if ch.isdigit())
-        if not digits or readout in (MEMBRANE_READOUT, LM_READOUT):
+        if chosen.kind != "site":
             return {}
-        site = int(digits)
-        return {tab.first: max(1, site - SCAN_FLANK), tab.last: min(length, site + SCAN_FLANK)}
+        site = chosen.position
+        return {tab.first: max(1, site - SCAN_FLANK), tab.last: min(len(chain), site + SCAN_FLANK)}
 
     return mutate_tab, scan_tab, mutate_api, scan_api, choices, range_for

@@ -16,7 +16,7 @@ from pathlib import Path
 from models.batch_input import Record
 from models.errors import BackboneUnavailable, SequenceError
 from models.files import write_atomic
-from models.mutations import EFFECT_COLUMNS, effect_row
+from models.mutations import effect_row, effects_csv
 from models.variants import VariantListError
 
 EFFECTS_FILE = "variant_effects.csv"
@@ -89,9 +89,5 @@ def predict_variants(
             lines += [effect_row(record_id, {**failed, "variant": e.variant}) for e in entries]
             continue
         lines += [effect_row(record_id, effect) for effect in report.to_json()["variants"]]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EFFECT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(lines)
-    write_atomic(Path(out) / EFFECTS_FILE, buffer.getvalue())
+    write_atomic(Path(out) / EFFECTS_FILE, effects_csv(lines))
     return lines

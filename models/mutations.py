@@ -310,6 +310,18 @@ EFFECT_COLUMNS = (
 )
 
 
+def effects_csv(rows: list[dict]) -> str:
+    """variant_effects.csv's text from `effect_row` rows (the CLI's file and the tab's download)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EFFECT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
 def effect_row(record_id: str, effect: dict) -> dict:
     """One CSV row from a variant's JSON (`VariantEffect.to_json()`): the main differences; empty
     cells where a predictor gave nothing (an error, no LM, no fold)."""

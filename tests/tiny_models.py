@@ -12,22 +12,29 @@ from transformers import EsmConfig, EsmForMaskedLM, EsmForProteinFolding
 from transformers.models.esm.configuration_esm import get_default_vocab_list
 
 
+def _tiny_encoder(**extra) -> EsmConfig:
+    """A 2-layer, 32-wide ESM-2-shaped encoder with the real 33-token alphabet."""
+    settings = {
+        "vocab_size": 33,
+        "hidden_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "intermediate_size": 64,
+        "pad_token_id": 1,
+        "mask_token_id": 32,
+        "max_position_embeddings": 1026,
+        "position_embedding_type": "rotary",
+        "emb_layer_norm_before": False,
+        "token_dropout": True,
+        "vocab_list": get_default_vocab_list(),
+    }
+    return EsmConfig(**(settings | extra))
+
+
 def tiny_esmfold_config() -> EsmConfig:
     # Smallest dims that construct: pair dim even, each state dim a multiple of its head width.
-    return EsmConfig(
-        vocab_size=33,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        pad_token_id=1,
-        mask_token_id=32,
-        max_position_embeddings=1026,
-        position_embedding_type="rotary",
-        emb_layer_norm_before=False,
-        token_dropout=True,
+    return _tiny_encoder(
         is_folding_model=True,
-        vocab_list=get_default_vocab_list(),
         esmfold_config={
             "fp16_esm": False,
             "lddt_head_hid_dim": 16,
@@ -70,20 +77,7 @@ def save_tiny_esmfold(directory: Path, seed: int = 1) -> Path:
 def save_tiny_masked_lm(directory: Path, seed: int = 1, max_position_embeddings: int = 1026) -> Path:
     """Build, save and return the directory of a random ESM-2-shaped `EsmForMaskedLM` (~19k
     parameters); a small `max_position_embeddings` makes long-sequence windowing testable."""
-    config = EsmConfig(
-        vocab_size=33,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        pad_token_id=1,
-        mask_token_id=32,
-        max_position_embeddings=max_position_embeddings,
-        position_embedding_type="rotary",
-        emb_layer_norm_before=False,
-        token_dropout=True,
-        vocab_list=get_default_vocab_list(),
-    )
+    config = _tiny_encoder(max_position_embeddings=max_position_embeddings)
     torch.manual_seed(seed)
     model = EsmForMaskedLM(config).eval()
     # Default init (std 0.02) makes every log-probability nearly equal; larger output weights
