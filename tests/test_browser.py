@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import UBIQUITIN
+from tests.conftest import INSULIN_B, UBIQUITIN
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -139,19 +138,19 @@ def test_a_fold_that_cannot_load_fails_fast_the_second_time(browser, tmp_path):
     from tests.app_process import running_app
 
     args = ["--fold-model", tmp_path / "absent-esmfold", "--result-cache", "off"]
-    with running_app(args, tmp_path / "app.log") as url:
+    log = tmp_path / "app.log"
+    with running_app(args, log) as url:
         page = browser.new_page()
         page.goto(url)
         status = page.locator("#status-line")
-        seconds = []
         for attempt in ("first", "second"):  # a new name each time tells the two answers apart
             page.locator("#sequence-input textarea").fill(f">{attempt}\n" + UBIQUITIN)
-            started = time.perf_counter()
             page.locator("#predict-button").click()
             page.locator(f"#status-line:has-text('{attempt}') .stage-unavailable").wait_for(timeout=60_000)
-            seconds.append(time.perf_counter() - started)
             assert "does not exist" in status.inner_text() and "--fold-model" in status.inner_text()
-        assert seconds[1] < 1.0, seconds
+        # Fast because not tried again: the app logs each load it attempts, and it attempted one.
+        # (Counted, not timed: a wall-clock bound flakes on a loaded 2-core machine.)
+        assert log.read_text().count("Folding model unavailable") == 1, log.read_text()[-2000:]
         assert page.locator("#retry-fold").is_visible()  # and a way to try again at once
         _screenshot(page, "fold-unavailable")
         page.close()
@@ -159,6 +158,12 @@ def test_a_fold_that_cannot_load_fails_fast_the_second_time(browser, tmp_path):
 
 def test_the_insulin_example_analyses_both_chains(page):
     page.get_by_text("insulin AB", exact=True).click()
+    # The example fills the box through the server: wait for it, as a person sees it fill,
+    # before Predict (on a loaded machine a click at once ran on the empty box).
+    box = page.locator("#sequence-input textarea")
+    page.wait_for_function(
+        "(el) => el.value.includes('" + INSULIN_B[:12] + "')", arg=box.element_handle(), timeout=30_000
+    )
     page.locator("#predict-button").click()
     status = page.locator("#status-line")
     status.locator(".stage-done").nth(1).wait_for(timeout=90_000)
