@@ -56,7 +56,9 @@ def pdb_with_header(structure: Structure, date: dt.date | None = None) -> str:
     stamp = date.strftime("%d-%b-%y").upper() if date else ""
     model = _model_name(structure)
     title = f"{structure.id} predicted by {model} in {APP_NAME} {app_version()}".upper()
-    chunks = [title[:70]] + [title[i : i + 69] for i in range(70, len(title), 69)]
+    # Wrapped at spaces: readers join continuation lines with a space, so a break inside a word
+    # (a long model path) would come back split. Continuations keep column 11 blank.
+    chunks = textwrap.wrap(title, 70, subsequent_indent=" ")
     scores = f"MEAN PLDDT {structure.mean_plddt:.2f}, PTM {structure.ptm:.4f}"
     if structure.iptm is not None:
         scores += f", IPTM {structure.iptm:.4f}"
@@ -72,7 +74,7 @@ def pdb_with_header(structure: Structure, date: dt.date | None = None) -> str:
             "CHAINS: " + ", ".join(f"{c} {len(s)}" for c, s in zip(string.ascii_uppercase, structure.chains))
         )
     header = [f"HEADER    {'PREDICTED PROTEIN STRUCTURE':<40}{stamp:<9}"]
-    header += [f"TITLE   {i + 1 if i else '':>2}{' ' if i else ''}{chunk}" for i, chunk in enumerate(chunks)]
+    header += [f"TITLE   {i + 1 if i else '':>2}{chunk}" for i, chunk in enumerate(chunks)]
     header += ["EXPDTA    THEORETICAL MODEL", "REMARK 250"]
     header += [f"REMARK 250 {line}" for text in remarks for line in textwrap.wrap(text, 69)]
     body = [line for line in structure.pdb.splitlines() if not line.startswith("PARENT")]

@@ -114,3 +114,17 @@ def test_pdb_header_without_a_date_is_the_same_every_time(folds):
     first = pdb_with_header(folds["monomer"])
     assert first == pdb_with_header(folds["monomer"])
     assert first.splitlines()[0].rstrip() == "HEADER    PREDICTED PROTEIN STRUCTURE"
+
+
+def test_a_long_model_path_comes_back_whole_from_the_title(folds):
+    # The title wraps at spaces: readers join continuation lines with a space, so a path cut
+    # inside (as a 40-character pytest temp dir once was) came back as two words.
+    from dataclasses import replace
+
+    model = "/home/someone/checkpoints/protein-models/esmfold-finetuned-v2"
+    structure = replace(folds["monomer"], id="a-protein-with-a-long-name", model=model)
+    text = pdb_with_header(structure)
+    assert all(len(line) <= 80 for line in text.splitlines())
+    title = gemmi.read_pdb_string(text).info["_struct.title"]
+    made_by = f"{APP_NAME.upper()} {app_version()}"
+    assert title == f"A-PROTEIN-WITH-A-LONG-NAME PREDICTED BY {model.upper()} IN {made_by}"
