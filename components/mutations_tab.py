@@ -118,7 +118,7 @@ def build_mutations_tab(studio: Any) -> MutationsTab:
         "Variants of the protein in the input box: each one's differences from the wild type in every "
         "predictor (PTM sites, localization, contacts, the language model; the structure when the wild "
         "type is folded). Write `K48R`, `p.Lys48Arg`, a combined mutant `K48R+E51A`, several separated "
-        "by commas or new lines.",
+        "by commas or new lines. In a complex, name the chain: `B:F1A` (positions count within the chain).",
         elem_id="mutations-intro",
     )
     gr.HTML(trust_html(studio), label="How far to trust each readout", elem_id="mutations-trust")
@@ -293,8 +293,8 @@ def delta_plddt_figure(effects) -> go.Figure | None:
     for e in folded:
         delta = e.structure["delta_plddt"]
         fig.add_trace(go.Scatter(x=list(range(1, len(delta) + 1)), y=delta, mode="lines", name=e.label))
-        for s in e.variant.substitutions:
-            fig.add_vline(x=s.position, line={"color": "#999", "dash": "dot"})
+        for s in e.variant.substitutions:  # x counts residues of the whole complex, as its model
+            fig.add_vline(x=e.offset + s.position, line={"color": "#999", "dash": "dot"})
     fig.add_hline(y=0, line={"color": "#444"})
     fig.update_layout(
         title="ΔpLDDT (mutant − wild type)",
@@ -364,7 +364,7 @@ def _viewer(report, script_url: str) -> str:
         "cartoon",
         "pLDDT",
         420,
-        [("A", s.position, 1.0) for s in shown.variant.substitutions],
+        [(shown.variant.chain or "A", s.position, 1.0) for s in shown.variant.substitutions],
         "mutations-viewer",
         shown.mutant_structure.residues(),
         reference_pdb=reference_in_model_frame(shown.comparison, wild.pdb),

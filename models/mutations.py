@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from models.errors import FoldingOutOfMemory, FoldingUnavailable, LanguageModelUnavailable, SequenceError
-from models.sequences import STANDARD_AMINO_ACIDS, Protein
+from models.sequences import CHAIN_LETTERS, STANDARD_AMINO_ACIDS, Protein
 from models.variants import Variant, VariantError, check_variants
 
 if TYPE_CHECKING:  # importable without torch for type checkers only
@@ -39,6 +39,7 @@ class VariantEffect:
     text: str  # as the user typed it
     variant: Variant | None
     error: str | None = None
+    offset: int = 0  # residues before the variant's chain in the complex (0 for one chain)
     localization: dict = field(default_factory=dict)
     ptm: dict = field(default_factory=dict)
     contacts_changed: list[dict] = field(default_factory=list)
@@ -54,8 +55,10 @@ class VariantEffect:
     def to_json(self) -> dict:
         if self.variant is None:
             return {"variant": self.text, "status": "error", "error": self.error}
+        chain = {"chain": self.variant.chain} if self.variant.chain else {}
         return {
             "variant": self.variant.label,
+            **chain,  # a complex's variant: the chain it changes, whose positions every field uses
             "input": self.text,
             "status": "ok",
             "error": None,
@@ -70,11 +73,16 @@ class VariantEffect:
 @dataclass
 class MutationReport:
     protein: Protein
-    wild_type: Annotation
+    wild_types: dict[str, Annotation]  # chain letter -> that chain's analysis ("A" alone for one chain)
     threshold: float
     effects: list[VariantEffect]
     wild_type_structure: Structure | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def wild_type(self) -> Annotation:
+        """A one-chain protein's analysis (the first chain's in a complex)."""
+        return next(iter(self.wild_types.values()))
 
     def to_json(self) -> dict:
         return {
@@ -201,14 +209,6 @@ def structure_change(wild_type: Structure, mutant: Structure) -> tuple[dict, Com
     }, comparison
 
 
-def check_mutable(protein: Protein) -> None:
-    if len(protein.chains) > 1:
-        raise SequenceError(
-            f"'{protein.id}' has {len(protein.chains)} chains; variants are checked against one chain. "
-            "Paste the chain to mutate on its own (without ':')."
-        )
-
-
 def mutate(
     studio,
     protein: Protein,
@@ -219,16 +219,22 @@ def mutate(
 ) -> MutationReport:
     """Every variant of `variants_text` against the wild type `protein`. Raises SequenceError
     for an unusable protein and VariantListError for an unusable list; a bad entry becomes an
-    effect with its error and never stops the others."""
-    check_mutable(protein)
-    studio.annotator.check(protein)
-    checked = check_variants(variants_text, protein.sequence)
-    wild_type = studio.annotate(protein)  # memoised: the wild type is computed once
+    effect with its error and never stops the others.
+
+    In a complex each variant changes one chain (B:F1A). The sequence predictors see each chain
+    on its own, as `/ptm` and `/localization` do, so only that chain's numbers can move and
+    they are reported in its own numbering; the fold is of the whole mutant complex."""
+    chains = protein.per_chain()
+    for _, chain in chains:
+        studio.annotator.check(chain)
+    checked = check_variants(variants_text, protein.chains)
+    # Memoised: each wild-type chain is computed once, whatever the list holds.
+    wild_types = {letter: a for (letter, _), a in zip(chains, studio.annotate_many([c for _, c in chains]))}
     valid = [v for v in checked if isinstance(v, Variant)]
-    mutants = [Protein(f"{protein.id}_{v.label}", (v.apply(protein.sequence),)) for v in valid]
+    mutants = [Protein(_mutant_id(protein, v), (v.apply(_chain(protein, v)),)) for v in valid]
     annotations = dict(zip((v.label for v in valid), studio.annotate_many(mutants) if mutants else []))
-    scores = _language_model_scores(studio, protein.sequence, valid)
-    report = MutationReport(protein, wild_type, threshold, [])
+    scores = _language_model_scores(studio, protein, valid)
+    report = MutationReport(protein, wild_types, threshold, [])
     wild_structure = studio.folded(protein) if fold else None
     report.wild_type_structure = wild_structure
     folds_left = max_folds
@@ -237,9 +243,12 @@ def mutate(
             report.effects.append(VariantEffect(entry.text, None, error=entry.message))
             continue
         mutant = annotations[entry.label]
+        wild_type = wild_types[entry.chain or "A"]
+        index = _chain_index(entry)
         effect = VariantEffect(
             entry.text,
             entry,
+            offset=sum(len(c) for c in protein.chains[:index]),
             localization=localization_change(wild_type, mutant),
             ptm=ptm_change(wild_type, mutant, threshold),
             contacts_changed=contact_change(wild_type, mutant),
@@ -248,7 +257,8 @@ def mutate(
         if wild_structure is not None:
             if folds_left > 0:
                 folds_left -= 1
-                mutant_protein = Protein(f"{protein.id}_{entry.label}", (mutant.sequence,))
+                chains_after = protein.chains[:index] + (mutant.sequence,) + protein.chains[index + 1 :]
+                mutant_protein = Protein(_mutant_id(protein, entry), chains_after)
                 _fold_mutant(studio, effect, mutant_protein, wild_structure)
             else:
                 effect.structure = {"unavailable": f"not folded: at most {max_folds} variants are folded"}
@@ -256,6 +266,19 @@ def mutate(
     if wild_structure is None and fold:
         report.notes.append("The wild type is not folded yet, so neither are the mutants (Predict folds it).")
     return report
+
+
+def _chain_index(variant: Variant) -> int:
+    return CHAIN_LETTERS.index(variant.chain) if variant.chain else 0
+
+
+def _chain(protein: Protein, variant: Variant) -> str:
+    """The wild-type sequence of the chain the variant changes."""
+    return protein.chains[_chain_index(variant)]
+
+
+def _mutant_id(protein: Protein, variant: Variant) -> str:
+    return f"{protein.id}_{variant.label.replace(':', '_')}"
 
 
 def _fold_mutant(studio, effect: VariantEffect, mutant: Protein, wild_structure: Structure) -> None:
@@ -270,18 +293,25 @@ def _fold_mutant(studio, effect: VariantEffect, mutant: Protein, wild_structure:
         effect.structure = {"unavailable": "the fold failed unexpectedly; the error was logged on the server"}
 
 
-def _language_model_scores(studio, sequence: str, variants: list[Variant]) -> dict[str, dict]:
-    """Each variant's masked-marginal score (one pass per distinct position), or why there is none."""
+def _language_model_scores(studio, protein: Protein, variants: list[Variant]) -> dict[str, dict]:
+    """Each variant's masked-marginal score on its chain (one pass per distinct position of each
+    chain), or why there is none."""
     if not variants:
         return {}
     lm = studio.language_model
-    positions = sorted({s.position for v in variants for s in v.substitutions})
+    rows: dict[tuple[str | None, int], np.ndarray] = {}  # (chain, position) -> 20 log-ratios
     try:
-        matrix = lm.masked_marginals(sequence, positions)
+        for chain in dict.fromkeys(v.chain for v in variants):
+            mine = [v for v in variants if v.chain == chain]
+            positions = sorted({s.position for v in mine for s in v.substitutions})
+            matrix = lm.masked_marginals(_chain(protein, mine[0]), positions)
+            rows.update({(chain, p): matrix[i] for i, p in enumerate(positions)})
     except LanguageModelUnavailable as error:
         return {v.label: {"unavailable": str(error)} for v in variants}
-    row = {p: matrix[i] for i, p in enumerate(positions)}
-    score = lambda v: sum(row[s.position][STANDARD_AMINO_ACIDS.index(s.mutant)] for s in v.substitutions)  # noqa: E731
+
+    def score(v: Variant) -> float:
+        return sum(rows[v.chain, s.position][STANDARD_AMINO_ACIDS.index(s.mutant)] for s in v.substitutions)
+
     return {v.label: {"score": round(float(score(v)), 4), "model": lm.spec} for v in variants}
 
 

@@ -1,5 +1,7 @@
 """Protein variants typed by users (K48R, p.Lys48Arg, K48R+E51A), checked against a wild type.
 
+In a complex each variant names its chain as the folded PDB letters it: B:F1A, B:F1A+V2A.
+
 The Mutations tab, the `/mutate` API and `predict.py --variants` all read variants through
 here, so every user gets the same notation and the same messages. Pure Python: importing this
 module must never pull in torch.
@@ -8,9 +10,9 @@ module must never pull in torch.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from models.sequences import NON_STANDARD_AMINO_ACIDS, STANDARD_AMINO_ACIDS
+from models.sequences import CHAIN_LETTERS, NON_STANDARD_AMINO_ACIDS, STANDARD_AMINO_ACIDS
 
 AMINO_ACIDS = STANDARD_AMINO_ACIDS
 MAX_VARIANTS = 200  # most variants in one request
@@ -43,7 +45,8 @@ _MUTANT = re.compile(r"[A-Za-z]+|=")
 _NOT_SUBSTITUTION = re.compile("|".join(_NOT_SUBSTITUTIONS), re.IGNORECASE)
 _NUCLEOTIDE_PREFIX = re.compile(r"[cgnmr]\.", re.IGNORECASE)
 _PROTEIN_PREFIX = re.compile(r"p\.", re.IGNORECASE)
-_PLUS = re.compile(r"\s*\+\s*")
+_GLUE = re.compile(r"\s*[+:]\s*")  # spaces around '+' or a chain's ':' do not split an entry
+_CHAIN = re.compile(r"\s*(?P<chain>[A-Za-z])\s*:\s*")  # "B:" before a variant or a change
 _OPENING = {"[": "]", "(": ")"}
 _CLOSING = {"]", ")"}
 
@@ -71,14 +74,17 @@ class Variant:
 
     text: str
     substitutions: tuple[Substitution, ...]
+    chain: str | None = None  # the chain letter in a complex; None for a one-chain protein
 
     @property
     def label(self) -> str:
-        """Normalised one-letter form, the same however the user typed it: K48R or K48R+E51A."""
-        return "+".join(s.label for s in self.substitutions)
+        """Normalised one-letter form, the same however the user typed it: K48R or K48R+E51A,
+        and B:F1A in a complex."""
+        changes = "+".join(s.label for s in self.substitutions)
+        return f"{self.chain}:{changes}" if self.chain else changes
 
     def apply(self, sequence: str) -> str:
-        """The mutant sequence; ValueError if the variant does not fit this wild type."""
+        """The mutant sequence of the chain it changes; ValueError if the variant does not fit."""
         residues = list(sequence)
         for s in self.substitutions:
             if not 1 <= s.position <= len(residues) or residues[s.position - 1] != s.wild_type:
@@ -110,7 +116,7 @@ def split_entries(text: str) -> list[str]:
     # A bracket never spans lines, so one unclosed '[' cannot swallow the rest of the list.
     for line in text.splitlines():
         glued = bytearray(len(line))
-        for match in _PLUS.finditer(line):
+        for match in _GLUE.finditer(line):
             glued[match.start() : match.end()] = b"\1" * (match.end() - match.start())
         depth = 0
         start = 0
@@ -254,12 +260,50 @@ def _check_against(variant: Variant, sequence: str) -> Variant | VariantError:
     return _error(variant.text, problems) if problems else variant
 
 
+def _chain_of(entry: str, chains: tuple[str, ...]) -> tuple[int, str] | VariantError:
+    """(index of the chain an entry changes, the entry without its chain prefixes). A one-chain
+    protein needs no prefix (and takes "A:"); in a complex every entry names one chain."""
+    letters = CHAIN_LETTERS[: len(chains)]
+    named = ", ".join(f"{c} ({len(s)} aa)" for c, s in zip(letters, chains))
+    match = _CHAIN.match(entry)
+    if match is None:
+        if len(chains) == 1:
+            return 0, entry
+        parsed = parse_variant(entry)
+        fits = [
+            letter
+            for letter, chain in zip(letters, chains)
+            if isinstance(parsed, Variant) and isinstance(_check_against(parsed, chain), Variant)
+        ]
+        example = " or ".join(f"{c}:{parsed.label}" for c in fits) if fits else f"{letters[-1]}:{entry}"
+        return _error(entry, [f"say which chain it changes, e.g. {example} (the complex has chains {named})"])
+    chain = match["chain"].upper()
+    rest = entry[match.end() :]
+    # A combined variant may repeat the prefix on each change: B:F1A+B:V2A.
+    others = {m["chain"].upper() for m in re.finditer(r"[+;\[(]\s*(?P<chain>[A-Za-z])\s*:", rest)}
+    rest = re.sub(r"(?<=[+;\[(])\s*[A-Za-z]\s*:\s*", "", rest)
+    if chain not in letters:
+        which = f"the complex has chains {named}" if len(chains) > 1 else f"one chain here: {named}"
+        return _error(entry, [f"there is no chain {chain} ({which})"])
+    if others - {chain}:
+        return _error(
+            entry,
+            [
+                f"it changes chains {', '.join(sorted(others | {chain}))}; a variant changes one chain "
+                "(each chain is predicted on its own): give each chain's changes as its own entry"
+            ],
+        )
+    return letters.index(chain), rest
+
+
 def check_variants(
-    text: str | None, sequence: str, max_variants: int = MAX_VARIANTS
+    text: str | None, sequence: str | tuple[str, ...], max_variants: int = MAX_VARIANTS
 ) -> list[Variant | VariantError]:
-    """Every entry, in input order, as a `Variant` that fits `sequence` (one chain, upper case)
-    or a `VariantError`; one bad entry never stops the others. Raises `VariantListError` only
-    when the input as a whole is unusable (nothing given, more than `max_variants` entries)."""
+    """Every entry, in input order, as a `Variant` that fits `sequence` (upper case; a tuple of
+    chains for a complex, where each variant names its chain: B:F1A) or a `VariantError`; one
+    bad entry never stops the others. Raises `VariantListError` only when the input as a whole
+    is unusable (nothing given, more than `max_variants` entries)."""
+    chains = (sequence,) if isinstance(sequence, str) else tuple(sequence)
     entries = split_entries(text or "")
     if not entries:
         raise VariantListError(
@@ -274,9 +318,18 @@ def check_variants(
     results: list[Variant | VariantError] = []
     first_seen: dict[str, int] = {}  # normalised label -> 1-based entry number
     for number, entry in enumerate(entries, start=1):
-        result = parse_variant(entry)
-        if isinstance(result, Variant):
-            result = _check_against(result, sequence)
+        located = _chain_of(entry, chains)
+        if isinstance(located, VariantError):
+            results.append(located)
+            continue
+        index, body = located
+        result = parse_variant(body)
+        if isinstance(result, VariantError):
+            # The message quotes the entry as typed, prefix included.
+            result = VariantError(entry, _shown(entry) + result.message[len(_shown(body)) :])
+        else:
+            chain = CHAIN_LETTERS[index] if len(chains) > 1 else None
+            result = _check_against(replace(result, text=entry, chain=chain), chains[index])
         if isinstance(result, Variant):
             if result.label in first_seen:
                 result = _error(entry, [f"repeats entry {first_seen[result.label]} ({result.label})"])

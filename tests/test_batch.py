@@ -305,21 +305,24 @@ def test_accelerate_two_processes_merge_to_the_single_process_output(
 
 def test_cli_variants_write_one_row_per_variant_with_its_status(real_backbone, tmp_path):
     fasta = tmp_path / "in.fasta"
-    fasta.write_text(f">ubq\n{UBIQUITIN}\n>crambin\n{CRAMBIN}\n>bad\nMK@\n")
+    fasta.write_text(f">ubq\n{UBIQUITIN}\n>crambin\n{CRAMBIN}\n>bad\nMK@\n>ins\n{INSULIN_A}:{INSULIN_B}\n")
     variants = tmp_path / "variants.csv"
     variants.write_text(
         "id,variant,comment\nubq,K29R,site\nubq,E48R,wrong wild type\ncrambin,T1A+T2A,\n"
-        "nobody,K1R,\nbad,K2R,\nubq,K29R+K33R,\n"
+        "nobody,K1R,\nbad,K2R,\nubq,K29R+K33R,\nins,B:F1A,a complex names the chain\nins,F1A,\n"
     )
     done = _predict([fasta, "--out", tmp_path / "o", "--tasks", "ptm,localization", "--variants", variants])
     assert done.returncode == 1, done.stderr[-2000:]  # some variants failed
-    assert "3 of 6 variants predicted" in done.stderr
+    assert "4 of 8 variants predicted" in done.stderr
     rows = _csv(tmp_path / "o" / "variant_effects.csv")
     assert [(r["id"], r["variant"], r["status"]) for r in rows] == [
         ("ubq", "K29R", "ok"), ("ubq", "E48R", "error"), ("ubq", "K29R+K33R", "ok"),
         ("crambin", "T1A+T2A", "ok"), ("nobody", "K1R", "error"), ("bad", "K2R", "error"),
+        ("ins", "B:F1A", "ok"), ("ins", "F1A", "error"),
     ]  # fmt: skip
     by = {(r["id"], r["variant"]): r for r in rows}
+    assert "say which chain it changes, e.g. B:F1A" in by[("ins", "F1A")]["error"]
+    assert by[("ins", "B:F1A")]["top_localization_mutant"]
     assert by[("ubq", "K29R")]["ptm_sites_lost"] == "SUMOylation K29"
     assert by[("ubq", "E48R")]["error"] == "E48R: residue 48 is K, not E."
     assert "no record with id 'nobody'" in by[("nobody", "K1R")]["error"]

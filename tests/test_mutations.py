@@ -21,10 +21,11 @@ from transformers.models.esm.configuration_esm import get_default_vocab_list
 
 from models.sequences import STANDARD_AMINO_ACIDS
 from tests.app_process import running_app
-from tests.conftest import UBIQUITIN
+from tests.conftest import INSULIN_A, INSULIN_B, UBIQUITIN
 from tests.tiny_models import save_tiny_masked_lm
 
 UBQ = ">ubq\n" + UBIQUITIN
+INSULIN = f">insulin\n{INSULIN_A}:{INSULIN_B}"
 LM = "language model (log-likelihood ratio)"
 
 
@@ -35,6 +36,11 @@ def mutant_of(label: str, sequence: str = UBIQUITIN) -> str:
         assert residues[position - 1] == wild_type
         residues[position - 1] = new
     return "".join(residues)
+
+
+def fold_json(client, text: str) -> dict:
+    """/fold's JSON download (pLDDT per residue) for this input."""
+    return json.loads(Path(client.predict(text, "cartoon", "pLDDT", api_name="/fold")[6]).read_text())
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +131,6 @@ def test_a_repeated_variant_names_the_entry_it_repeats(client):
         (UBQ, "", "No variants given"),
         (UBQ, ", ".join(f"K6{aa}" for aa in "ACDEFGHILMNPQRSTVWY" * 11), "at most 200"),
         ("MKV@LL", "K2R", "'@' at residue 4"),
-        (">ab\nGIVEQCCTSICSLYQLENYCN:FVNQHLCGSHLVEALYLVCGERGFFYTPKT", "G1A", "2 chains"),
     ],
 )
 def test_an_unusable_request_is_a_clear_error(client, sequence, variants, message):
@@ -144,13 +149,10 @@ def test_without_a_language_model_the_variants_say_why_and_the_rest_works(client
 
 
 def test_a_variant_of_a_folded_protein_is_folded_and_compared(client):
-    def folded(text: str) -> dict:
-        return json.loads(Path(client.predict(text, "cartoon", "pLDDT", api_name="/fold")[6]).read_text())
-
-    wild = folded(UBQ)
+    wild = fold_json(client, UBQ)
     answer = client.predict(UBQ, "K29R", 0.5, api_name="/mutate")
     structure = answer["variants"][0]["structure"]
-    mutant = folded(">m\n" + mutant_of("K29R"))
+    mutant = fold_json(client, ">m\n" + mutant_of("K29R"))
     expected = np.array(mutant["plddt"]) - np.array(wild["plddt"])
     assert structure["delta_plddt"] == pytest.approx(expected.tolist(), abs=0.011)
     assert structure["mean_delta_plddt"] == pytest.approx(expected.mean(), abs=0.01)
@@ -261,3 +263,71 @@ def test_a_variants_language_model_score_is_the_sum_of_its_scan_cells(scan_limit
     cells = scan_limited_client.predict(UBQ, LM, 6, 7, api_name="/scan")["scores"]
     expected = cells[0][STANDARD_AMINO_ACIDS.index("R")] + cells[1][STANDARD_AMINO_ACIDS.index("A")]
     assert score == pytest.approx(expected, abs=2e-4)
+
+
+def test_a_complex_variant_names_its_chain_and_equals_that_chain_pasted_by_hand(client):
+    """Each chain is analysed on its own (as /ptm and /localization do for a complex), so a
+    variant of chain B moves only chain B's numbers, in chain B's numbering."""
+    answer = client.predict(INSULIN, "B:F1A\nA:p.Ile2Thr, B:V2A+B:N3D", 0.5, api_name="/mutate")
+    effects = {v["variant"]: v for v in answer["variants"]}
+    assert list(effects) == ["B:F1A", "A:I2T", "B:V2A+N3D"]
+    wild_loc = {c["chain"]: c for c in client.predict(INSULIN, api_name="/localization")["chains"]}
+    wild_ptm = client.predict(INSULIN, api_name="/ptm")["sites"]
+    wild_sites = {(s["chain"], s["type"], s["position"]) for s in wild_ptm}
+    for label, effect in effects.items():
+        chain = label[0]
+        assert effect["status"] == "ok" and effect["chain"] == chain
+        chains = {"A": INSULIN_A, "B": INSULIN_B}
+        chains[chain] = mutant_of(label[2:], chains[chain])
+        pasted = f">m\n{chains['A']}:{chains['B']}"
+        loc = {c["chain"]: c for c in client.predict(pasted, api_name="/localization")["chains"]}
+        assert effect["localization"]["mutant"] == loc[chain]["probabilities"]
+        assert effect["localization"]["wild_type"] == wild_loc[chain]["probabilities"]
+        other = "A" if chain == "B" else "B"
+        assert loc[other]["probabilities"] == wild_loc[other]["probabilities"]  # nothing to report there
+        sites = {
+            (s["type"], s["position"]): s["probability"]
+            for s in client.predict(pasted, api_name="/ptm")["sites"]
+            if s["chain"] == chain
+        }
+        changes = {(c["type"], c["position"]): c for c in effect["ptm"]["changes"]}
+        assert set(changes) == set(sites) | {(t, p) for c, t, p in wild_sites if c == chain}
+        for key, change in changes.items():
+            assert change["mutant"] == sites.get(key)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("F1A", "F1A: say which chain it changes, e.g. B:F1A (the complex has chains A (21 aa), B (30 aa))."),
+        ("C:F1A", "C:F1A: there is no chain C (the complex has chains A (21 aa), B (30 aa))."),
+        ("A:G1A+B:F1A", "it changes chains A, B; a variant changes one chain"),
+        ("A:F1A", "A:F1A: residue 1 is G, not F."),
+        ("B:F31A", "B:F31A: position 31 is outside the sequence (1-30)."),
+    ],
+)
+def test_a_bad_complex_variant_gets_its_message_and_the_others_run(client, entry, message):
+    answer = client.predict(INSULIN, f"B:F1A, {entry}", 0.5, api_name="/mutate")
+    good, bad = answer["variants"]
+    assert good["status"] == "ok" and bad["status"] == "error" and message in bad["error"]
+
+
+def test_a_variant_of_a_folded_complex_folds_the_mutant_complex(client):
+    wild = fold_json(client, INSULIN)
+    structure = client.predict(INSULIN, "B:F1A", 0.5, api_name="/mutate")["variants"][0]["structure"]
+    mutant = fold_json(client, f">m\n{INSULIN_A}:{mutant_of('F1A', INSULIN_B)}")
+    expected = np.array(mutant["plddt"]) - np.array(wild["plddt"])
+    assert len(structure["delta_plddt"]) == len(INSULIN_A) + len(INSULIN_B)
+    assert structure["delta_plddt"] == pytest.approx(expected.tolist(), abs=0.011)
+    assert 0 < structure["tm_score"] <= 1 and structure["ca_rmsd"] >= 0
+
+
+def test_a_complex_variants_language_model_score_is_its_chains(scan_limited_client):
+    # The masked LM sees the chain the variant changes, on its own: B:V2A in the complex scores
+    # as V2A of chain B pasted alone.
+    in_complex = scan_limited_client.predict(INSULIN, "B:V2A", 0.5, api_name="/mutate")
+    alone = scan_limited_client.predict(">b\n" + INSULIN_B, "V2A", 0.5, api_name="/mutate")
+    score = in_complex["variants"][0]["language_model"]["score"]
+    assert score == alone["variants"][0]["language_model"]["score"]
+    cells = scan_limited_client.predict(">b\n" + INSULIN_B, LM, 2, 2, api_name="/scan")["scores"]
+    assert score == pytest.approx(cells[0][STANDARD_AMINO_ACIDS.index("A")], abs=2e-4)

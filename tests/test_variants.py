@@ -443,3 +443,47 @@ def test_any_text_gives_one_result_per_entry_or_a_list_error(text):
             assert isinstance(result, Variant)
             mutant = result.apply(UBIQUITIN)
             assert all(mutant[s.position - 1] == s.mutant for s in result.substitutions)
+
+
+COMPLEX = ("GIVEQCCTSICSLYQLENYCN", "FVNQHLCGSHLVEALYLVCGERGFFYTPKT")  # insulin A and B
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [("B:F1A", "B:F1A"), ("b : F1A", "B:F1A"), ("B:F1A+V2A", "B:F1A+V2A"), ("B:F1A + B:V2A", "B:F1A+V2A"),
+     ("B:p.[Phe1Ala;Val2Ala]", "B:F1A+V2A"), ("A:p.Ile2Thr", "A:I2T")],
+)  # fmt: skip
+def test_a_complex_variant_names_its_chain(text, label):
+    (variant,) = check_variants(text, COMPLEX)
+    assert variant.label == label and variant.chain == label[0]
+    mutant = variant.apply(COMPLEX["AB".index(variant.chain)])  # positions count within the chain
+    assert all(mutant[s.position - 1] == s.mutant for s in variant.substitutions)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("F1A", "F1A: say which chain it changes, e.g. B:F1A (the complex has chains A (21 aa), B (30 aa))."),
+        ("C7S", "e.g. A:C7S or B:C7S"),  # fits both chains: both are offered
+        ("C:F1A", "C:F1A: there is no chain C (the complex has chains A (21 aa), B (30 aa))."),
+        ("A:G1A+B:F1A", "A:G1A+B:F1A: it changes chains A, B; a variant changes one chain"),
+        ("B:G1A", "B:G1A: residue 1 is F, not G."),
+        ("B:F1", "B:F1: no new amino acid after position 1"),
+    ],
+)
+def test_a_bad_complex_variant_names_the_chain_problem(text, message):
+    (error,) = check_variants(text, COMPLEX)
+    assert isinstance(error, VariantError) and message in error.message
+
+
+def test_a_one_chain_protein_takes_chain_a_and_refuses_others():
+    (plain,) = check_variants("A:K6R", UBIQUITIN)
+    assert plain.label == "K6R" and plain.chain is None
+    (error,) = check_variants("B:K6R", UBIQUITIN)
+    assert error.message == "B:K6R: there is no chain B (one chain here: A (76 aa))."
+
+
+def test_the_same_change_on_two_chains_is_two_variants_and_a_repeat_is_named():
+    results = check_variants("A:C7S, B:C7S, B:Cys7Ser", COMPLEX)
+    assert [getattr(r, "label", None) for r in results[:2]] == ["A:C7S", "B:C7S"]
+    assert results[2].message == "B:Cys7Ser: repeats entry 2 (B:C7S)."
