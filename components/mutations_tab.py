@@ -28,7 +28,7 @@ from models.errors import BackboneUnavailable, LanguageModelUnavailable, Sequenc
 from models.files import safe_file_name
 from models.mutations import CONTACT_CHANGE, DEFAULT_THRESHOLD, effect_row, effects_csv
 from models.readouts import LM_READOUT, MEMBRANE_READOUT, ScanError, parse_readout, readout_choices
-from models.sequences import STANDARD_AMINO_ACIDS, parse_one
+from models.sequences import CHAIN_LETTERS, STANDARD_AMINO_ACIDS, parse_one
 from models.variants import VariantListError
 
 log = logging.getLogger(__name__)
@@ -285,11 +285,23 @@ def status_html(report_json: dict) -> str:
     return "<div class='mutations-status'>" + "".join(parts) + "</div>"
 
 
-def delta_plddt_figure(effects) -> go.Figure | None:
+def delta_plddt_figure(effects, chains: tuple[str, ...] = ()) -> go.Figure | None:
+    """ΔpLDDT per residue of each folded variant; a complex's residues run on through its chains
+    (as in its model), with where each chain starts marked and named on the axis."""
     folded = [e for e in effects if e.mutant_structure is not None]
     if not folded:
         return None
     fig = go.Figure()
+    axis = "residue"
+    if len(chains) > 1:
+        starts = [1 + sum(len(c) for c in chains[:i]) for i in range(len(chains))]
+        for start in starts[1:]:
+            fig.add_vline(x=start - 0.5, line={"color": "#bbb"})
+        axis += (
+            " of the complex ("
+            + ", ".join(f"chain {CHAIN_LETTERS[i]} from {s}" for i, s in enumerate(starts))
+            + ")"
+        )
     for e in folded:
         delta = e.structure["delta_plddt"]
         fig.add_trace(go.Scatter(x=list(range(1, len(delta) + 1)), y=delta, mode="lines", name=e.label))
@@ -298,7 +310,7 @@ def delta_plddt_figure(effects) -> go.Figure | None:
     fig.add_hline(y=0, line={"color": "#444"})
     fig.update_layout(
         title="ΔpLDDT (mutant − wild type)",
-        xaxis_title="residue",
+        xaxis_title=axis,
         yaxis_title="ΔpLDDT",
         height=300,
         margin={"l": 50, "r": 20, "t": 50, "b": 40},
@@ -407,7 +419,7 @@ def make_mutation_handlers(
             ),
             tab.json: data,
             tab.viewer: _viewer(report, script_url),
-            tab.plddt_plot: delta_plddt_figure(report.effects),
+            tab.plddt_plot: delta_plddt_figure(report.effects, protein.chains),
         }
 
     def mutate_api(sequence: str, variants: str, threshold: float = DEFAULT_THRESHOLD) -> dict:

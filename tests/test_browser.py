@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import INSULIN_B, UBIQUITIN
+from tests.conftest import INSULIN_A, INSULIN_B, UBIQUITIN
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -397,3 +397,22 @@ def test_mutations_tab_predicts_variants_and_scans_a_site(page):
     )
     assert "variants predicted" not in page.locator("#mutations-status").inner_text()
     assert "mutants of ubiquitin" not in page.locator("#scan-status").inner_text()
+
+
+def test_a_complex_variant_names_its_chain_and_shows_it_on_that_chain(page):
+    page.locator("#sequence-input textarea").fill(f">insulin\n{INSULIN_A}:{INSULIN_B}")
+    page.locator("#predict-button").click()
+    page.wait_for_function(
+        "document.querySelector('#status-line').innerText.includes('Structure: done')", timeout=60_000
+    )
+    page.get_by_role("tab", name="Mutations").click()
+    page.locator("#variants-input textarea").fill("B:F1A, F1A")
+    page.locator("#mutate-button").click()
+    status = page.locator("#mutations-status")
+    status.get_by_text("1 of 2 variants predicted").wait_for(timeout=120_000)
+    assert "F1A: say which chain it changes, e.g. B:F1A" in status.inner_text()
+    assert "B:F1A" in page.locator("#mutations-table").inner_text()
+    viewer = page.locator("#mutations-viewer iframe")
+    viewer.wait_for(timeout=30_000)  # the mutant complex, folded, over the wild type
+    assert '"chain": "B", "resi": 1}' in viewer.get_attribute("srcdoc")  # the stick is on chain B
+    _screenshot(page, "mutations-complex")
