@@ -27,7 +27,14 @@ from models.compare import reference_in_model_frame
 from models.errors import BackboneUnavailable, LanguageModelUnavailable, SequenceError
 from models.files import safe_file_name
 from models.mutations import CONTACT_CHANGE, DEFAULT_THRESHOLD, effect_row, effects_csv
-from models.readouts import LM_READOUT, MEMBRANE_READOUT, ScanError, parse_readout, readout_choices
+from models.readouts import (
+    LM_READOUT,
+    MEMBRANE_READOUT,
+    ScanError,
+    parse_readout,
+    readout_choices,
+    split_chain,
+)
 from models.sequences import CHAIN_LETTERS, STANDARD_AMINO_ACIDS, parse_one
 from models.variants import VariantListError
 
@@ -468,16 +475,20 @@ def make_mutation_handlers(
             protein = parse_one(sequence)
         except SequenceError:
             return {}
-        options = readout_choices(protein.chains[0], studio.annotator.head_cards)
+        options = readout_choices(protein.chains, studio.annotator.head_cards)
         value = current if current in options else options[0]
         return {tab.readout: gr.update(choices=options, value=value)}
 
     def range_for(sequence: str, readout: str) -> dict:
         """A site readout proposes the site ± SCAN_FLANK positions (clipped to the sequence)."""
+        letter, named = split_chain(readout)
         try:
-            chain = parse_one(sequence).chains[0]
-            chosen = parse_readout(readout, chain, studio.annotator.head_cards)
-        except (SequenceError, ScanError):
+            chains = parse_one(sequence).chains
+            if len(chains) > 1 and letter is None:
+                return {}  # a complex's readout names its chain; the scan says so
+            chain = chains[CHAIN_LETTERS.index(letter)] if len(chains) > 1 else chains[0]
+            chosen = parse_readout(named, chain, studio.annotator.head_cards)
+        except (SequenceError, ScanError, IndexError, ValueError):
             return {}
         if chosen.kind != "site":
             return {}

@@ -5,6 +5,9 @@ offers the choices without importing torch).
   that replaces the site's own residue has no such site: it counts as 0.
 - "membrane probability", "localization: <class>": from the localization head.
 - `LM_READOUT`: the masked language model's log-likelihood ratio (models/language_model.py).
+
+In a complex a readout names the chain it scans, as variants do: "B: SUMOylation K29",
+"B: membrane probability"; positions count within that chain, which is scanned on its own.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ import re
 from dataclasses import dataclass
 
 from models.head_cards import HeadCards
+from models.sequences import CHAIN_LETTERS
 
 LM_READOUT = "language model (log-likelihood ratio)"
 MEMBRANE_READOUT = "membrane probability"
 CLASS_PREFIX = "localization: "
 _SITE = re.compile(r"^(?P<type>.+?)\s+(?P<residue>[A-Za-z])(?P<position>\d+)$")
+_CHAIN = re.compile(r"^\s*(?:chain\s+)?(?P<chain>[A-Za-z])\s*:\s*(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 
 
 class ScanError(ValueError):
@@ -33,9 +38,24 @@ class Readout:
     class_name: str = ""
 
 
-def readout_choices(sequence: str, cards: HeadCards) -> list[str]:
+def split_chain(text: str | None) -> tuple[str | None, str]:
+    """("B", "SUMOylation K29") from "B: SUMOylation K29" (or "chain B: …"); (None, text) without."""
+    match = _CHAIN.match(str(text or ""))
+    if match is None:
+        return None, str(text or "")
+    return match["chain"].upper(), match["rest"]
+
+
+def readout_choices(chains: str | tuple[str, ...], cards: HeadCards) -> list[str]:
     """Every readout this sequence offers: each candidate site of each loaded PTM type, the
-    membrane probability, each localization class, the language model."""
+    membrane probability, each localization class, the language model; a complex's, chain by
+    chain, each prefixed with its letter ("B: membrane probability")."""
+    if isinstance(chains, str) or len(chains) == 1:
+        return _choices(chains if isinstance(chains, str) else chains[0], cards)
+    return [f"{letter}: {c}" for letter, chain in zip(CHAIN_LETTERS, chains) for c in _choices(chain, cards)]
+
+
+def _choices(sequence: str, cards: HeadCards) -> list[str]:
     choices = [
         f"{card.ptm_type} {aa}{i}"
         for card in cards.sites

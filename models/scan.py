@@ -13,13 +13,12 @@ import csv
 import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from models.annotation import MEMBRANE_WORD, Annotator
-from models.errors import SequenceError
-from models.readouts import Readout, ScanError, parse_readout
+from models.readouts import Readout, ScanError, parse_readout, split_chain
 from models.sequences import STANDARD_AMINO_ACIDS, Protein
 
 DEFAULT_MAX_SCAN_POSITIONS = 200
@@ -99,13 +98,27 @@ def scan(
     max_positions: int = DEFAULT_MAX_SCAN_POSITIONS,
     progress: Callable[[int, int], None] | None = None,
 ) -> ScanResult:
-    """Every single substitution at positions first..last of a one-chain protein, scored by the
-    readout. Raises ScanError / SequenceError with a message, LanguageModelUnavailable or
-    BackboneUnavailable when the readout's model cannot load."""
-    if len(protein.chains) > 1:
-        raise SequenceError(
-            f"'{protein.id}' has {len(protein.chains)} chains; a scan takes one chain: paste it alone."
-        )
+    """Every single substitution at positions first..last, scored by the readout. In a complex
+    the readout names a chain ("B: membrane probability"), which is scanned on its own, as the
+    predictors see it. Raises ScanError / SequenceError with a message, LanguageModelUnavailable
+    or BackboneUnavailable when the readout's model cannot load."""
+    letter, rest = split_chain(readout_text)
+    chains = protein.per_chain()
+    if len(chains) > 1 or letter is not None:
+        letters = [c for c, _ in chains]
+        named = ", ".join(f"{c} ({len(p.sequence)} aa)" for c, p in chains)
+        if letter is None:
+            raise ScanError(
+                f"'{protein.id}' has chains {named}: name the one to scan in the readout, "
+                f"e.g. '{letters[-1]}: {readout_text}'."
+            )
+        if letter not in letters:
+            raise ScanError(f"There is no chain {letter}: '{protein.id}' has chains {named}.")
+        if len(chains) == 1:  # "A: …" of a one-chain protein is the protein itself
+            return scan(studio, protein, rest, first, last, max_positions, progress)
+        chain = chains[letters.index(letter)][1]
+        result = scan(studio, chain, rest, first, last, max_positions, progress)
+        return replace(result, protein_id=protein.id, readout=f"{letter}: {result.readout}")
     annotator: Annotator = studio.annotator
     annotator.check(protein)
     sequence = protein.sequence

@@ -415,4 +415,15 @@ def test_a_complex_variant_names_its_chain_and_shows_it_on_that_chain(page):
     viewer = page.locator("#mutations-viewer iframe")
     viewer.wait_for(timeout=30_000)  # the mutant complex, folded, over the wild type
     assert '"chain": "B", "resi": 1}' in viewer.get_attribute("srcdoc")  # the stick is on chain B
+    # The scan offers each chain's readouts under its letter; a site proposes its range in B.
+    readout = page.locator("#scan-readout input")
+    readout.fill("B: SUMOylation K29")
+    readout.press("Enter")
+    page.wait_for_function("document.querySelector('#scan-first input').value === '14'", timeout=15_000)
+    assert page.locator("#scan-last input").input_value() == "30"  # clipped to chain B's 30
+    page.locator("#scan-first input").fill("28")
+    page.locator("#scan-button").click()
+    page.locator("#scan-status").get_by_text("57 mutants of insulin scored for B: SUMOylation K29").wait_for(
+        timeout=60_000
+    )
     _screenshot(page, "mutations-complex")

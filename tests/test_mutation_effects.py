@@ -15,7 +15,14 @@ from models.mutations import (
     localization_change,
     ptm_change,
 )
-from models.readouts import LM_READOUT, MEMBRANE_READOUT, ScanError, parse_readout, readout_choices
+from models.readouts import (
+    LM_READOUT,
+    MEMBRANE_READOUT,
+    ScanError,
+    parse_readout,
+    readout_choices,
+    split_chain,
+)
 from models.scan import check_range, mutants_of
 from models.sequences import STANDARD_AMINO_ACIDS, Protein
 from models.settings import HEADS_DIR
@@ -115,6 +122,17 @@ def test_readout_choices_offer_every_lysine_the_classes_and_the_language_model()
     assert "localization: Nucleus" in choices
     for choice in choices:  # every offered readout parses back to itself
         assert parse_readout(choice, UBIQUITIN, CARDS).name == choice
+
+
+def test_a_complex_offers_each_chains_readouts_under_its_letter():
+    a, b = "GIVEQCCTSICSLYQLENYCN", "FVNQHLCGSHLVEALYLVCGERGFFYTPKT"  # insulin: B has K29
+    choices = readout_choices((a, b), CARDS)
+    assert choices == [f"A: {c}" for c in readout_choices(a, CARDS)] + [
+        f"B: {c}" for c in readout_choices(b, CARDS)
+    ]
+    assert "B: SUMOylation K29" in choices and "A: SUMOylation K29" not in choices
+    assert split_chain("chain b : membrane probability") == ("B", "membrane probability")
+    assert split_chain("localization: Nucleus") == (None, "localization: Nucleus")  # not a chain
 
 
 def test_readouts_are_read_case_and_space_insensitively():

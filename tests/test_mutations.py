@@ -331,3 +331,26 @@ def test_a_complex_variants_language_model_score_is_its_chains(scan_limited_clie
     assert score == alone["variants"][0]["language_model"]["score"]
     cells = scan_limited_client.predict(">b\n" + INSULIN_B, LM, 2, 2, api_name="/scan")["scores"]
     assert score == pytest.approx(cells[0][STANDARD_AMINO_ACIDS.index("A")], abs=2e-4)
+
+
+def test_a_complex_scan_names_its_chain_and_equals_that_chain_pasted_alone(client):
+    in_complex = client.predict(INSULIN, "B: SUMOylation K29", 27, 30, api_name="/scan")
+    alone = client.predict(">b\n" + INSULIN_B, "SUMOylation K29", 27, 30, api_name="/scan")
+    assert in_complex["readout"] == "B: SUMOylation K29" and in_complex["positions"] == [27, 28, 29, 30]
+    assert in_complex["scores"] == alone["scores"] and in_complex["wild_type"] == INSULIN_B[26:30]
+
+
+@pytest.mark.parametrize(
+    ("readout", "message"),
+    [
+        (
+            "membrane probability",
+            "has chains A \\(21 aa\\), B \\(30 aa\\): name the one to scan in the readout",
+        ),
+        ("C: membrane probability", "There is no chain C"),
+        ("A: SUMOylation K29", "position 29 is outside the sequence \\(1-21\\)"),
+    ],
+)
+def test_a_complex_scan_without_a_usable_chain_says_so(client, readout, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(INSULIN, readout, 1, 2, api_name="/scan")
