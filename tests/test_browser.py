@@ -360,15 +360,20 @@ def test_pae_selection_highlights_residues_in_3d(page):
     _screenshot(page, "pae-link")
 
 
-def test_mutations_tab_predicts_variants_and_scans_a_site(page):
-    page.locator("#sequence-input textarea").fill(">ubiquitin\n" + UBIQUITIN)
+def _fold_then_mutate(page, text: str, variants: str) -> None:
+    """Predict (so the wild type is folded), then the variants on the Mutations tab."""
+    page.locator("#sequence-input textarea").fill(text)
     page.locator("#predict-button").click()
     page.wait_for_function(
         "document.querySelector('#status-line').innerText.includes('Structure: done')", timeout=60_000
     )
     page.get_by_role("tab", name="Mutations").click()
-    page.locator("#variants-input textarea").fill("K29R, E48R\nK48R+E51A")
+    page.locator("#variants-input textarea").fill(variants)
     page.locator("#mutate-button").click()
+
+
+def test_mutations_tab_predicts_variants_and_scans_a_site(page):
+    _fold_then_mutate(page, ">ubiquitin\n" + UBIQUITIN, "K29R, E48R\nK48R+E51A")
     page.locator("#mutations-status").get_by_text("2 of 3 variants predicted").wait_for(timeout=120_000)
     assert "E48R: residue 48 is K, not E." in page.locator("#mutations-status").inner_text()
     table = page.locator("#mutations-table").inner_text()
@@ -400,14 +405,7 @@ def test_mutations_tab_predicts_variants_and_scans_a_site(page):
 
 
 def test_a_complex_variant_names_its_chain_and_shows_it_on_that_chain(page):
-    page.locator("#sequence-input textarea").fill(f">insulin\n{INSULIN_A}:{INSULIN_B}")
-    page.locator("#predict-button").click()
-    page.wait_for_function(
-        "document.querySelector('#status-line').innerText.includes('Structure: done')", timeout=60_000
-    )
-    page.get_by_role("tab", name="Mutations").click()
-    page.locator("#variants-input textarea").fill("B:F1A, F1A")
-    page.locator("#mutate-button").click()
+    _fold_then_mutate(page, f">insulin\n{INSULIN_A}:{INSULIN_B}", "B:F1A, F1A")
     status = page.locator("#mutations-status")
     status.get_by_text("1 of 2 variants predicted").wait_for(timeout=120_000)
     assert "F1A: say which chain it changes, e.g. B:F1A" in status.inner_text()
