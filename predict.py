@@ -31,7 +31,6 @@ from models.batch_variants import EFFECTS_FILE, predict_variants, read_variants_
 from models.head_cards import HeadCardError
 from models.sequences import SequenceError
 from models.settings import add_model_arguments
-from models.studio import Studio, StudioConfig, default_result_cache
 from models.tasks import ALL_TASKS, DEFAULT_TASKS
 
 MAX_INPUT_BYTES = 1024**3  # a whole proteome fits many times over; beyond this, split the file
@@ -97,9 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"predict.py: {error}", file=sys.stderr)
         return 2
 
+    # Imported only now: torch and the models take ~1.5 s to import, and bad input or a bad
+    # flag should be told at once.
     import torch
     from accelerate import PartialState
     from transformers.utils import logging as hf_logging
+
+    from models.studio import Studio, StudioConfig, default_result_cache
 
     hf_logging.disable_progress_bar()  # one progress bar: ours
 
