@@ -487,3 +487,19 @@ def test_the_same_change_on_two_chains_is_two_variants_and_a_repeat_is_named():
     results = check_variants("A:C7S, B:C7S, B:Cys7Ser", COMPLEX)
     assert [getattr(r, "label", None) for r in results[:2]] == ["A:C7S", "B:C7S"]
     assert results[2].message == "B:Cys7Ser: repeats entry 2 (B:C7S)."
+
+
+@given(st.one_of(st.text(max_size=60), st.text(alphabet=VARIANT_ALPHABET + ":ABC", max_size=60)))
+def test_any_text_against_a_complex_gives_one_result_per_entry_each_on_its_chain(text):
+    try:
+        results = check_variants(text, COMPLEX)
+    except VariantListError:
+        assert not split_entries(text)
+        return
+    assert [r.text for r in results] == split_entries(text)
+    for result in results:
+        if isinstance(result, VariantError):
+            assert result.message.startswith(result.text[:20]) and result.message.endswith(".")
+        else:  # every accepted variant names a chain of the complex and fits it
+            mutant = result.apply(COMPLEX["AB".index(result.chain)])
+            assert all(mutant[s.position - 1] == s.mutant for s in result.substitutions)
