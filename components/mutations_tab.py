@@ -26,7 +26,7 @@ from components.structure_viewer import placeholder, render_structure
 from models.compare import reference_in_model_frame
 from models.errors import BackboneUnavailable, LanguageModelUnavailable, SequenceError
 from models.files import safe_file_name
-from models.mutations import CONTACT_CHANGE, DEFAULT_THRESHOLD, effect_row, effects_csv
+from models.mutations import CONTACT_CHANGE, DEFAULT_THRESHOLD, effect_row, effects_csv, folded_variant
 from models.readouts import (
     LM_READOUT,
     MEMBRANE_READOUT,
@@ -64,6 +64,7 @@ class MutationsTab:
     json: gr.JSON
     viewer: gr.HTML
     plddt_plot: gr.Plot
+    shown: gr.State  # the input text the table's variants were predicted for (a row click reads it)
     readout: gr.Dropdown
     first: gr.Number
     last: gr.Number
@@ -75,7 +76,10 @@ class MutationsTab:
 
     @property
     def mutate_outputs(self) -> list:
-        return [self.subject, self.status, self.table, self.csv, self.json, self.viewer, self.plddt_plot]
+        return [
+            self.subject, self.status, self.table, self.csv, self.json,
+            self.viewer, self.plddt_plot, self.shown,
+        ]  # fmt: skip
 
     @property
     def scan_outputs(self) -> list:
@@ -161,6 +165,7 @@ def build_mutations_tab(studio: Any) -> MutationsTab:
         with gr.Column(scale=2):
             plddt_plot = gr.Plot(label="ΔpLDDT per residue", elem_id="mutations-plddt")
             effects_csv = gr.File(label="Variant effects (.csv)", elem_id="mutations-csv")
+    shown = gr.State(None)
     with gr.Accordion("Variant effects (JSON)", open=False):
         effects_json = gr.JSON(label="Variant effects (JSON)", elem_id="mutations-json")
     gr.Markdown("### Site-saturation scan", elem_id="scan-title")
@@ -199,6 +204,7 @@ def build_mutations_tab(studio: Any) -> MutationsTab:
         effects_json,
         viewer,
         plddt_plot,
+        shown,
         readout,
         first,
         last,
@@ -283,12 +289,6 @@ def status_html(report_json: dict) -> str:
             f"{html.escape(lm['unavailable'])}</p>"
         )
     parts += [f"<p>{html.escape(n)}</p>" for n in report_json.get("notes", [])]
-    shown = next((v for v in variants if "ca_rmsd" in (v.get("structure") or {})), None)
-    if shown:
-        parts.append(
-            f"<p>In 3D: {html.escape(shown['variant'])} coloured by pLDDT over the wild type in grey; "
-            "its changed residues as sticks.</p>"
-        )
     return "<div class='mutations-status'>" + "".join(parts) + "</div>"
 
 
@@ -373,11 +373,22 @@ def _write(root: Path, key: str, name: str, text: str) -> str:
 
 
 def _viewer(report, script_url: str) -> str:
+    """The first folded variant in 3D (a click on another row shows that one)."""
     shown = next((e for e in report.effects if e.mutant_structure is not None), None)
     if shown is None:
         return placeholder(NOT_FOLDED, 420)
-    wild = report.wild_type_structure
-    return render_structure(
+    return variant_view(shown, report.wild_type_structure, script_url)
+
+
+def variant_view(shown, wild, script_url: str) -> str:
+    """One folded variant coloured by pLDDT over the wild type in grey, its changes as sticks,
+    under a caption naming it."""
+    caption = (
+        f"<p class='viewer-caption'>In 3D: <strong>{html.escape(shown.label)}</strong> coloured by "
+        "pLDDT over the wild type in grey; its changed residues as sticks. A click on a variant's "
+        "row shows that one.</p>"
+    )
+    return caption + render_structure(
         shown.mutant_structure.pdb,
         script_url,
         "cartoon",
@@ -418,6 +429,7 @@ def make_mutation_handlers(
         name = safe_file_name(protein.id)
         rows = [effect_row(data["id"], effect) for effect in data["variants"]]
         return {
+            tab.shown: sequence,
             tab.subject: subject_html(protein),
             tab.status: status_html(data),
             tab.table: table_rows(data),
@@ -428,6 +440,28 @@ def make_mutation_handlers(
             tab.viewer: _viewer(report, script_url),
             tab.plddt_plot: delta_plddt_figure(report.effects, protein.chains),
         }
+
+    def show_variant(shown: str | None, data: dict | None, event: gr.SelectData) -> dict:
+        """A click on a variant's row shows that variant in 3D, or says why it cannot."""
+        row = event.index[0] if isinstance(event.index, list | tuple) else event.index
+        if not shown or not data or not 0 <= row < len(data["variants"]):
+            return {}
+        effect = data["variants"][row]
+        label = effect["variant"]
+        if effect["status"] != "ok":
+            return {tab.viewer: placeholder(f"{label} was not predicted: {effect['error']}", 420)}
+        structure = effect.get("structure") or {}
+        if "ca_rmsd" not in structure:
+            why = structure.get("unavailable") or "its wild type was not folded (Predict folds it)"
+            return {tab.viewer: placeholder(f"{label} is not folded: {why}", 420)}
+        try:
+            protein = parse_one(shown)
+            folded = folded_variant(studio, protein, effect["input"])
+        except (SequenceError, VariantListError):
+            folded = None
+        if folded is None:  # pushed out of the fold memo and the result cache since
+            return {tab.viewer: placeholder(f"{label}'s model is gone: press Predict variants again.", 420)}
+        return {tab.viewer: variant_view(folded, studio.folded(protein), script_url)}
 
     def mutate_api(sequence: str, variants: str, threshold: float = DEFAULT_THRESHOLD) -> dict:
         return run_mutate(sequence, variants, threshold)[1].to_json()
@@ -495,4 +529,4 @@ def make_mutation_handlers(
         site = chosen.position
         return {tab.first: max(1, site - SCAN_FLANK), tab.last: min(len(chain), site + SCAN_FLANK)}
 
-    return mutate_tab, scan_tab, mutate_api, scan_api, choices, range_for
+    return mutate_tab, scan_tab, mutate_api, scan_api, choices, range_for, show_variant

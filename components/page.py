@@ -245,9 +245,10 @@ def build_page(
 
 def _wire_mutations(studio: Any, tab, text: gr.Textbox, script_url: str) -> None:
     """The Mutations tab's events and the /mutate and /scan endpoints."""
-    mutate_tab, scan_tab, mutate_api, scan_api, choices, range_for = make_mutation_handlers(
+    mutate_tab, scan_tab, mutate_api, scan_api, choices, range_for, show_variant = make_mutation_handlers(
         studio, tab, script_url
     )
+    tab.table.select(show_variant, inputs=[tab.shown, tab.json], outputs=tab.viewer, api_visibility="private")
     tab.button.click(
         mutate_tab,
         inputs=[text, tab.variants, tab.threshold],
@@ -259,10 +260,10 @@ def _wire_mutations(studio: Any, tab, text: gr.Textbox, script_url: str) -> None
     gr.api(
         mutate_api,
         api_name="mutate",
-        api_description="Variants (K48R, p.Lys48Arg, K48R+E51A; commas or new lines) of a one-chain "
-        "sequence: for each, localization, PTM sites lost/gained/changed at `threshold`, contacts changed "
-        "by > 0.2, the language-model score, and the fold when the wild type was folded; a bad variant "
-        "gets its error and the others are still predicted.",
+        api_description="Variants (K48R, p.Lys48Arg, K48R+E51A; commas or new lines; B:F1A in a complex) "
+        "of the sequence: for each, localization, PTM sites lost/gained/changed at `threshold`, contacts "
+        "changed by > 0.2, the language-model score, and the fold when the wild type was folded; a bad "
+        "variant gets its error and the others are still predicted.",
         concurrency_limit=1,
         concurrency_id="fold",
     )
@@ -279,7 +280,8 @@ def _wire_mutations(studio: Any, tab, text: gr.Textbox, script_url: str) -> None
         api_name="scan",
         api_description="Every single substitution at positions first..last, scored by a readout "
         "('SUMOylation K29', 'membrane probability', 'localization: <class>', 'language model "
-        "(log-likelihood ratio)'): scores[position][amino acid] = mutant − wild type.",
+        "(log-likelihood ratio)'; in a complex prefixed with the chain, 'B: SUMOylation K29'): "
+        "scores[position][amino acid] = mutant − wild type.",
         concurrency_limit=1,
         concurrency_id="scan",
     )

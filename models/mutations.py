@@ -257,15 +257,37 @@ def mutate(
         if wild_structure is not None:
             if folds_left > 0:
                 folds_left -= 1
-                chains_after = protein.chains[:index] + (mutant.sequence,) + protein.chains[index + 1 :]
-                mutant_protein = Protein(_mutant_id(protein, entry), chains_after)
-                _fold_mutant(studio, effect, mutant_protein, wild_structure)
+                _fold_mutant(studio, effect, mutant_protein(protein, entry), wild_structure)
             else:
                 effect.structure = {"unavailable": f"not folded: at most {max_folds} variants are folded"}
         report.effects.append(effect)
     if wild_structure is None and fold:
         report.notes.append("The wild type is not folded yet, so neither are the mutants (Predict folds it).")
     return report
+
+
+def mutant_protein(protein: Protein, variant: Variant) -> Protein:
+    """The whole mutant: every chain, the variant's own changed (what is folded)."""
+    index = _chain_index(variant)
+    chains = protein.chains[:index] + (variant.apply(protein.chains[index]),) + protein.chains[index + 1 :]
+    return Protein(_mutant_id(protein, variant), chains)
+
+
+def folded_variant(studio, protein: Protein, variant_text: str) -> VariantEffect | None:
+    """One variant in 3D as `mutate` left it: its model and its superposition on the wild type's,
+    from the fold memo or the result cache (never folds). None when either was not folded."""
+    wild = studio.folded(protein)
+    checked = check_variants(variant_text, protein.chains, max_variants=1)
+    if wild is None or not isinstance(checked[0], Variant):
+        return None
+    variant = checked[0]
+    mutant = studio.folded(mutant_protein(protein, variant))
+    if mutant is None:
+        return None
+    offset = sum(len(c) for c in protein.chains[: _chain_index(variant)])
+    effect = VariantEffect(variant_text, variant, offset=offset, mutant_structure=mutant)
+    effect.structure, effect.comparison = structure_change(wild, mutant)
+    return effect
 
 
 def _chain_index(variant: Variant) -> int:

@@ -378,8 +378,19 @@ def test_mutations_tab_predicts_variants_and_scans_a_site(page):
     assert "E48R: residue 48 is K, not E." in page.locator("#mutations-status").inner_text()
     table = page.locator("#mutations-table").inner_text()
     assert "K29R" in table and "SUMOylation K29" in table and "K48R+E51A" in table
-    # The wild type was folded by Predict, so the variants were too: the viewer draws them.
-    page.locator("#mutations-viewer iframe").wait_for(timeout=30_000)
+    # The wild type was folded by Predict, so the variants were too: the viewer draws the first.
+    viewer = page.locator("#mutations-viewer")
+    viewer.locator("iframe").wait_for(timeout=30_000)
+    assert "In 3D: K29R" in viewer.inner_text()
+    # A click on another variant's row shows that one, its two changes as sticks.
+    page.locator("#mutations-table").get_by_text("K48R+E51A", exact=True).filter(visible=True).first.click()
+    viewer.get_by_text("In 3D: K48R+E51A").wait_for(timeout=30_000)
+    srcdoc = viewer.locator("iframe").get_attribute("srcdoc")
+    assert '"chain": "A", "resi": 48}' in srcdoc and '"chain": "A", "resi": 51}' in srcdoc
+    # A row that was not predicted says why instead of a model.
+    page.locator("#mutations-table").get_by_text("E48R", exact=True).filter(visible=True).first.click()
+    viewer.get_by_text("E48R was not predicted: E48R: residue 48 is K, not E.").wait_for(timeout=30_000)
+    assert viewer.locator("iframe").count() == 0
     readout = page.locator("#scan-readout input")
     readout.fill("SUMOylation K29")
     readout.press("Enter")
