@@ -178,3 +178,21 @@ def test_bad_variants_never_recompute_the_wild_type(real_backbone, monkeypatch):
         "K48K: the new residue is the wild type (K), so nothing changes.",
     ]
     assert again.wild_type.sites == first.wild_type.sites  # the remembered wild type, served again
+
+
+def test_a_variant_is_shown_in_3d_only_from_folds_already_made(tiny_fold_model, real_backbone):
+    from models.mutations import folded_variant, mutant_protein
+    from models.studio import Studio, StudioConfig
+
+    studio = Studio(StudioConfig(fold_model=str(tiny_fold_model), device="cpu", result_cache=None))
+    protein = Protein("ab", ("GIVEQCCTSICSLYQLENYCN", "FVNQHLCGSHLVEALYLVCGERGFFYTPKT"))
+    assert folded_variant(studio, protein, "B:F1A") is None  # nothing folded: nothing shown, nothing folded
+    assert studio.cached_structure(protein) is None
+    studio.fold(protein)
+    assert folded_variant(studio, protein, "B:F1A") is None  # the wild type alone is not the mutant
+    (variant,) = [e.variant for e in studio.mutate(protein, "B:F1A").effects]
+    shown = folded_variant(studio, protein, "B:F1A")
+    assert shown.label == "B:F1A" and shown.offset == 21
+    assert shown.mutant_structure.chains == mutant_protein(protein, variant).chains
+    assert shown.mutant_structure.chains[1].startswith("AV") and 0 < shown.structure["tm_score"] <= 1
+    assert folded_variant(studio, protein, "B:G1A") is None  # not a variant of this protein
