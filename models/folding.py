@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from models.errors import FoldingOutOfMemory, FoldingUnavailable
-from models.lazy_load import FailFastLoader
+from models.lazy_load import FailFastLoader, LoadsOnFirstUse
 from models.sequences import Protein
 from models.settings import DEFAULT_FOLD_MODEL
 from models.structure import Structure
@@ -112,7 +112,7 @@ def unavailable_message(model_id: str, error: BaseException) -> str:
     return f"The ESMFold checkpoint {model_id} could not be loaded ({reason}). {fix}"
 
 
-class Folder:
+class Folder(LoadsOnFirstUse):
     """Owns one ESMFold model: loads it on first use, serialises folds on it."""
 
     def __init__(self, model_id: str = DEFAULT_FOLD_MODEL, device: str | None = "auto"):
@@ -125,24 +125,6 @@ class Folder:
             lambda error: FoldingUnavailable(unavailable_message(self.model_id, error)),
             "Folding model",
         )
-
-    @property
-    def loaded(self) -> bool:
-        return self._loader.loaded
-
-    @property
-    def load_failed(self) -> bool:
-        """Whether the last attempt to load failed (and the next fold answers at once)."""
-        return self._loader.failed
-
-    def retry_loading(self) -> None:
-        """Forget the last load failure: the next fold tries to load the weights again."""
-        self._loader.retry()
-
-    def load(self):
-        """Return the model, loading it the first time; raise `FoldingUnavailable` if it can't
-        (and, for the next 10 minutes, at once: `models.lazy_load`)."""
-        return self._loader.get()
 
     def _load_model(self):
         from transformers import EsmForProteinFolding

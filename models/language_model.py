@@ -25,7 +25,7 @@ import torch
 from models.backbone import load_tokenizer
 from models.errors import LanguageModelUnavailable
 from models.folding import resolve_device
-from models.lazy_load import FailFastLoader
+from models.lazy_load import FailFastLoader, LoadsOnFirstUse
 from models.readouts import LM_READOUT
 from models.sequences import STANDARD_AMINO_ACIDS
 from models.settings import DEFAULT_LM_MODEL
@@ -83,7 +83,7 @@ def unavailable_message(spec: str, error: BaseException) -> str:
     return f"The language model {spec} could not be loaded ({type(error).__name__}: {first_line}). {fix}"
 
 
-class MaskedLanguageModel:
+class MaskedLanguageModel(LoadsOnFirstUse):
     """Owns one `EsmForMaskedLM`: loads it on first use, serialises forward calls on it."""
 
     def __init__(self, spec: str = DEFAULT_LM_MODEL, device: str = "cpu", batch_size: int = 16):
@@ -100,24 +100,6 @@ class MaskedLanguageModel:
             lambda error: LanguageModelUnavailable(unavailable_message(self.spec, error)),
             "Language model",
         )
-
-    @property
-    def loaded(self) -> bool:
-        return self._loader.loaded
-
-    @property
-    def load_failed(self) -> bool:
-        """Whether the last attempt to load failed (and the next call answers at once)."""
-        return self._loader.failed
-
-    def retry_loading(self) -> None:
-        """Forget the last load failure: the next call tries to load the weights again."""
-        self._loader.retry()
-
-    def load(self):
-        """Return the model, loading it the first time; raise `LanguageModelUnavailable` if it
-        can't (and, for the next 10 minutes, at once: `models.lazy_load`)."""
-        return self._loader.get()
 
     def _load_everything(self):
         model, tokenizer = self._load_model()

@@ -65,3 +65,28 @@ class FailFastLoader(Generic[T]):
             self._failure = None
             self._value = value
             return value
+
+
+class LoadsOnFirstUse:
+    """What a lazily loaded model tells its callers, over its `_loader` (a FailFastLoader): shared
+    by ESMFold and the masked language model so the page treats both alike."""
+
+    _loader: FailFastLoader
+
+    @property
+    def loaded(self) -> bool:
+        return self._loader.loaded
+
+    @property
+    def load_failed(self) -> bool:
+        """Whether the last attempt to load failed (and the next request answers at once)."""
+        return self._loader.failed
+
+    def retry_loading(self) -> None:
+        """Forget the last load failure: the next request tries to load the weights again."""
+        self._loader.retry()
+
+    def load(self):
+        """The model, loaded the first time; the loader's `unavailable` error if it cannot be
+        (and, for the next LOAD_RETRY_SECONDS, at once)."""
+        return self._loader.get()
