@@ -164,10 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         f"computed now per process: {', '.join(map(str, per_process))}",
         file=sys.stderr,
     )
-    for row in failed[:10]:
-        print(f"  {row['id']}: {row['status']}: {row['error']}", file=sys.stderr)
-    if len(failed) > 10:
-        print(f"  ... and {len(failed) - 10:,} more; see {args.out / 'summary.csv'}", file=sys.stderr)
+    _print_some([f"{row['id']}: {row['status']}: {row['error']}" for row in failed], args.out / "summary.csv")
     bad_variants = []
     if variants is not None:
         effects = predict_variants(studio, records, variants, args.out, "structure" in tasks, args.threshold)
@@ -177,9 +174,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.out / EFFECTS_FILE}",
             file=sys.stderr,
         )
-        for row in bad_variants[:10]:
-            print(f"  {row['id']} {row['variant']}: {row['error']}", file=sys.stderr)
+        _print_some(
+            [f"{row['id']} {row['variant']}: {row['error']}" for row in bad_variants], args.out / EFFECTS_FILE
+        )
     return 1 if failed or bad_variants else 0
+
+
+def _print_some(problems: list[str], where: Path, shown: int = 10) -> None:
+    """The first problems on stderr; the file has them all."""
+    for line in problems[:shown]:
+        print(f"  {line}", file=sys.stderr)
+    if len(problems) > shown:
+        print(f"  ... and {len(problems) - shown:,} more; see {where}", file=sys.stderr)
 
 
 def read_variants(path: Path) -> list:
