@@ -95,8 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     import gradio as gr
 
     from components import threedmol
-    from components.page import build_page, page_css
-    from components.plot_link import page_head
+    from components.page import build_page, page_css, page_head
     from models.secondary import load_radius_table
     from models.studio import Studio, StudioConfig, default_result_cache
 
@@ -132,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         server_port=args.port,
         share=args.share,
         css=page_css(),
-        head=page_head(),  # inline script: PAE selection <-> 3D viewer (no CDN)
+        head=page_head(),  # inline scripts: PAE selection <-> 3D viewer, shared links (no CDN)
         max_file_size="5mb",
         footer_links=["api", "settings"],
     )

@@ -24,8 +24,10 @@ from components.batch_tab import (
     make_batch_handler,
 )
 from components.mutations_tab import build_mutations_tab, cleared_mutations, make_mutation_handlers
+from components.plot_link import PAGE_SCRIPT
 from components.predict_flow import make_predict_handler, make_retry_handler
 from components.sequence_input import build_sequence_input
+from components.share_link import OPEN_SCRIPT, build_share_link
 from components.structure_tab import build_structure_tab, make_fold_handler, make_restyle_handler
 from components.workbench import build_workbench_panel, make_compare_handler, make_inspect_handler
 
@@ -91,6 +93,8 @@ def build_page(
                     f"{studio.config.max_analyze_length:,}.\n\nStructure model: `{studio.config.fold_model}`",
                     elem_id="limits",
                 )
+                with gr.Accordion("Share a link", open=False, elem_id="share"):
+                    build_share_link(sequence.text)
         status = gr.HTML("", label="Status", elem_id="status-line")
         with gr.Tabs() as tabs:
             with gr.Tab("Structure", id="structure"):
@@ -300,6 +304,12 @@ def _wire_mutations(studio: Any, tab, text: gr.Textbox, script_url: str) -> None
         api_visibility="private",
         show_progress="hidden",
     )
+
+
+def page_head() -> str:
+    """What `launch(head=...)` adds to the page: inline scripts (no CDN) linking the PAE map and
+    pLDDT plot with the 3D viewer, and opening a shared link."""
+    return f"<script>{PAGE_SCRIPT}</script><script>{OPEN_SCRIPT}</script>"
 
 
 def page_css() -> str:

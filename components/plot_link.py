@@ -117,8 +117,3 @@ PAGE_SCRIPT = r"""
   if (document.body) start(); else document.addEventListener('DOMContentLoaded', start);
 })();
 """
-
-
-def page_head() -> str:
-    """What `launch(head=...)` adds to the page."""
-    return f"<script>{PAGE_SCRIPT}</script>"

@@ -436,3 +436,30 @@ def test_a_complex_variant_names_its_chain_and_shows_it_on_that_chain(page):
         timeout=60_000
     )
     _screenshot(page, "mutations-complex")
+
+
+def test_a_shared_link_opens_the_sequence_and_predicts_it(page, app_url):
+    text = ">crambin & co\nTTCCPSIVARSNFNVCRLPGTPEAICATYTGCIIIPGATCPFDFTYY"
+    page.locator("#sequence-input textarea").fill(text)
+    page.locator("#share").get_by_text("Share a link").click()
+    page.locator("#share-button").click()
+    box = page.locator("#share-link textarea")
+    page.wait_for_function("(el) => el.value.startsWith('http')", arg=box.element_handle(), timeout=15_000)
+    link = box.input_value()
+    assert link.startswith(app_url) and "%3Ecrambin+%26+co%0ATTCC" in link  # the header travels too
+    _screenshot(page, "share-link")
+    # Someone else opens it: the box holds the text and Predict runs on it.
+    other = page.context.new_page()
+    other.goto(link)
+    status = other.locator("#status-line")
+    status.get_by_text("crambin").wait_for(timeout=30_000)  # the id: the header's first word
+    status.locator(".stage-done").nth(1).wait_for(timeout=60_000)
+    assert other.locator("#sequence-input textarea").input_value() == text
+    # A sequence too long for a link is told so instead of getting a link that cannot open.
+    page.locator("#sequence-input textarea").fill("M" * 9000)
+    page.locator("#share-button").click()
+    page.wait_for_function(
+        "(el) => el.value.startsWith('Too long for a link')", arg=box.element_handle(), timeout=15_000
+    )
+    assert "9,0" in box.input_value() and "8,000" in box.input_value()  # its length and the limit
+    other.close()
