@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-# Servers cap the request line (h11, under uvicorn, refuses events over 16 KiB); a longer link
-# would fail to open, so the button says so instead of making one.
+# A link must open through whatever serves the page: the app's own server took 65,000
+# characters here (and failed at 100,000), but proxies in front of hosted apps commonly refuse
+# request lines over 8 KB (nginx's default buffer). Longer, the button says so instead.
 MAX_LINK_CHARS = 8000
 
 # Runs once in <head>: waits for Gradio to draw the input box, fills it, presses Predict.
