@@ -103,6 +103,38 @@ def test_fuzzed_text_gets_a_clear_answer(handlers, endpoint):
     check()
 
 
+@pytest.fixture(scope="module")
+def mutation_api(studio, tmp_path_factory):
+    """(/mutate, /scan) as the app registers them."""
+    from components.mutations_tab import build_mutations_tab, make_mutation_handlers
+
+    with gr.Blocks():
+        tab = build_mutations_tab(studio)
+    _, _, mutate, scan, *_ = make_mutation_handlers(studio, tab, "x.js", tmp_path_factory.mktemp("m"))
+    return mutate, scan
+
+
+VARIANT_TEXT = st.text(
+    alphabet=st.one_of(st.characters(codec="utf-8"), st.sampled_from(list("KRAB:+;,p.0123456789[]\n"))),
+    max_size=80,
+)
+COMPLEX = ">ab\nGIVEQCCTSICSLYQLENYCN:FVNQHLCGSHLVEALYLVCGERGFFYTPKT"
+
+
+@pytest.mark.parametrize("sequence", [">ubq\n" + UBIQUITIN, COMPLEX], ids=["one chain", "complex"])
+def test_fuzzed_variants_and_readouts_get_a_clear_answer(mutation_api, sequence):
+    mutate, scan = mutation_api
+
+    @FUZZ
+    @given(VARIANT_TEXT, st.integers(-5, 90), st.integers(-5, 90))
+    def check(text, first, last):
+        _answer_or_own_error(lambda t: mutate(sequence, t, 0.5), text)
+        _answer_or_own_error(lambda t: scan(sequence, t, first, last), text)
+        _answer_or_own_error(lambda t: mutate(t, "K6R", 0.5), text)  # and any wild type
+
+    check()
+
+
 def test_ten_megabytes_costs_no_memory_beyond_the_input(handlers):
     text = "MKV" * 3_500_000
     tracemalloc.start()
