@@ -44,6 +44,10 @@ _SUBSTITUTION = re.compile(r"(?P<wt>[A-Za-z]+|\*)(?P<position>[0-9]+)(?P<rest>.*
 _MUTANT = re.compile(r"[A-Za-z]+|=")
 _NOT_SUBSTITUTION = re.compile("|".join(_NOT_SUBSTITUTIONS), re.IGNORECASE)
 _NUCLEOTIDE_PREFIX = re.compile(r"[cgnmr]\.", re.IGNORECASE)
+# A reference before the change, as ClinVar and gnomAD write it: NP_000537.3:p.Pro72Arg,
+# ENSP00000269305.4:p.(Pro72Arg). The pasted sequence is the reference; the wild-type check
+# catches a variant of another protein.
+_REFERENCE = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]+(\([^()]*\))?\s*:\s*(?=[pcgnmr]\.)", re.IGNORECASE)
 _PROTEIN_PREFIX = re.compile(r"p\.", re.IGNORECASE)
 _GLUE = re.compile(r"\s*[+:]\s*")  # spaces around '+' or a chain's ':' do not split an entry
 _CHAIN = re.compile(r"\s*(?P<chain>[A-Za-z])\s*:\s*")  # "B:" before a variant or a change
@@ -208,6 +212,13 @@ def _parse_substitution(part: str) -> Substitution | str:
 def parse_variant(entry: str) -> Variant | VariantError:
     """Read one entry, without a sequence: notation, amino-acid codes, positions changed twice."""
     entry = entry.strip()
+    reference = _REFERENCE.match(entry)
+    if reference is not None:
+        shown = entry
+        parsed = parse_variant(entry[reference.end() :])
+        if isinstance(parsed, VariantError):  # quote the entry as typed, reference included
+            return VariantError(shown, _shown(shown) + parsed.message[len(_shown(parsed.text)) :])
+        return Variant(shown, parsed.substitutions)
     if _NUCLEOTIDE_PREFIX.match(entry):
         return _error(entry, ["DNA and RNA notation is not supported; give the protein change (p.Lys48Arg)"])
     body = _strip_prefix(entry)

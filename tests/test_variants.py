@@ -310,7 +310,7 @@ def test_dna_notation_asks_for_the_protein_change(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["hello", "48R", "K48R?", "K-48R", "K48é", "[]", "p.", "K48>R", "K" + "9" * 30 + "R", "NP_1:p.K48R"],
+    ["hello", "48R", "K48R?", "K-48R", "K48é", "[]", "p.", "K48>R", "K" + "9" * 30 + "R"],
 )
 def test_unparseable_entries_show_the_notation(text):
     message = error_message(text)
@@ -503,3 +503,24 @@ def test_any_text_against_a_complex_gives_one_result_per_entry_each_on_its_chain
         else:  # every accepted variant names a chain of the complex and fits it
             mutant = result.apply(COMPLEX["AB".index(result.chain)])
             assert all(mutant[s.position - 1] == s.mutant for s in result.substitutions)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [("NP_000537.3:p.Lys48Arg", "K48R"), ("ENSP00000269305.4:p.(Lys48Arg)", "K48R"),
+     ("NP_000537.3(TP53):p.Lys48Arg", "K48R"), ("XP_1.2: p.[Lys48Arg;Glu51Ala]", "K48R+E51A")],
+)  # fmt: skip
+def test_a_reference_before_the_change_is_read_as_clinvar_writes_it(text, label):
+    (variant,) = check_variants(text, UBIQUITIN)
+    assert variant.label == label and variant.text == text
+
+
+def test_a_reference_keeps_the_message_whole():
+    (wrong,) = check_variants("NP_1:p.Glu48Arg", UBIQUITIN)
+    assert wrong.message == "NP_1:p.Glu48Arg: residue 48 is K, not E."
+    (dna,) = check_variants("NM_000546.6:c.215C>G", UBIQUITIN)
+    assert dna.message.startswith("NM_000546.6:c.215C>G: DNA and RNA notation is not supported")
+    (where,) = check_variants("NP_1.1:p.Phe1Ala", COMPLEX)
+    assert "say which chain it changes, e.g. B:F1A" in where.message
+    (chained,) = check_variants("B:NP_1.1:p.Phe1Ala", COMPLEX)
+    assert chained.label == "B:F1A"
