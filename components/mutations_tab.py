@@ -32,8 +32,8 @@ from models.readouts import (
     MEMBRANE_READOUT,
     ScanError,
     parse_readout,
+    readout_chain,
     readout_choices,
-    split_chain,
 )
 from models.sequences import CHAIN_LETTERS, STANDARD_AMINO_ACIDS, parse_one
 from models.variants import VariantListError
@@ -515,14 +515,12 @@ def make_mutation_handlers(
 
     def range_for(sequence: str, readout: str) -> dict:
         """A site readout proposes the site ± SCAN_FLANK positions (clipped to the sequence)."""
-        letter, named = split_chain(readout)
         try:
-            chains = parse_one(sequence).chains
-            if len(chains) > 1 and letter is None:
-                return {}  # a complex's readout names its chain; the scan says so
-            chain = chains[CHAIN_LETTERS.index(letter)] if len(chains) > 1 else chains[0]
+            protein = parse_one(sequence)
+            index, named = readout_chain(readout, protein.chains, protein.id)
+            chain = protein.chains[index]
             chosen = parse_readout(named, chain, studio.annotator.head_cards)
-        except (SequenceError, ScanError, IndexError, ValueError):
+        except (SequenceError, ScanError):  # the scan itself will say what is wrong
             return {}
         if chosen.kind != "site":
             return {}

@@ -46,6 +46,24 @@ def split_chain(text: str | None) -> tuple[str | None, str]:
     return match["chain"].upper(), match["rest"]
 
 
+def readout_chain(text: str | None, chains: tuple[str, ...], protein_id: str) -> tuple[int, str]:
+    """(index of the chain a readout scans, the readout without its chain). A one-chain protein
+    needs no prefix (and takes "A:"); a complex's readout must name one of its chains."""
+    letter, rest = split_chain(text)
+    if letter is None and len(chains) == 1:
+        return 0, rest
+    letters = CHAIN_LETTERS[: len(chains)]
+    named = ", ".join(f"{c} ({len(s)} aa)" for c, s in zip(letters, chains))
+    if letter is None:
+        raise ScanError(
+            f"'{protein_id}' has chains {named}: name the one to scan in the readout, "
+            f"e.g. '{letters[-1]}: {text}'."
+        )
+    if letter not in letters:
+        raise ScanError(f"There is no chain {letter}: '{protein_id}' has chains {named}.")
+    return letters.index(letter), rest
+
+
 def readout_choices(chains: str | tuple[str, ...], cards: HeadCards) -> list[str]:
     """Every readout this sequence offers: each candidate site of each loaded PTM type, the
     membrane probability, each localization class, the language model; a complex's, chain by

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from models.annotation import MEMBRANE_WORD, Annotator
-from models.readouts import Readout, ScanError, parse_readout, split_chain
+from models.readouts import Readout, ScanError, parse_readout, readout_chain
 from models.sequences import STANDARD_AMINO_ACIDS, Protein
 
 DEFAULT_MAX_SCAN_POSITIONS = 200
@@ -102,22 +102,10 @@ def scan(
     the readout names a chain ("B: membrane probability"), which is scanned on its own, as the
     predictors see it. Raises ScanError / SequenceError with a message, LanguageModelUnavailable
     or BackboneUnavailable when the readout's model cannot load."""
-    letter, rest = split_chain(readout_text)
-    chains = protein.per_chain()
-    if len(chains) > 1 or letter is not None:
-        letters = [c for c, _ in chains]
-        named = ", ".join(f"{c} ({len(p.sequence)} aa)" for c, p in chains)
-        if letter is None:
-            raise ScanError(
-                f"'{protein.id}' has chains {named}: name the one to scan in the readout, "
-                f"e.g. '{letters[-1]}: {readout_text}'."
-            )
-        if letter not in letters:
-            raise ScanError(f"There is no chain {letter}: '{protein.id}' has chains {named}.")
-        if len(chains) == 1:  # "A: …" of a one-chain protein is the protein itself
-            return scan(studio, protein, rest, first, last, max_positions, progress)
-        chain = chains[letters.index(letter)][1]
-        result = scan(studio, chain, rest, first, last, max_positions, progress)
+    index, readout_text = readout_chain(readout_text, protein.chains, protein.id)
+    if len(protein.chains) > 1:  # that chain, on its own, named in the result
+        letter, chain = protein.per_chain()[index]
+        result = scan(studio, chain, readout_text, first, last, max_positions, progress)
         return replace(result, protein_id=protein.id, readout=f"{letter}: {result.readout}")
     annotator: Annotator = studio.annotator
     annotator.check(protein)
