@@ -461,7 +461,7 @@ def make_mutation_handlers(
             folded = None
         if folded is None:  # pushed out of the fold memo and the result cache since
             return {tab.viewer: placeholder(f"{label}'s model is gone: press Predict variants again.", 420)}
-        return {tab.viewer: variant_view(folded, studio.folded(protein), script_url)}
+        return {tab.viewer: variant_view(*folded, script_url)}
 
     def mutate_api(sequence: str, variants: str, threshold: float = DEFAULT_THRESHOLD) -> dict:
         return run_mutate(sequence, variants, threshold)[1].to_json()

@@ -244,11 +244,10 @@ def mutate(
             continue
         mutant = annotations[entry.label]
         wild_type = wild_types[entry.chain or "A"]
-        index = _chain_index(entry)
         effect = VariantEffect(
             entry.text,
             entry,
-            offset=sum(len(c) for c in protein.chains[:index]),
+            offset=_offset(protein, entry),
             localization=localization_change(wild_type, mutant),
             ptm=ptm_change(wild_type, mutant, threshold),
             contacts_changed=contact_change(wild_type, mutant),
@@ -273,9 +272,10 @@ def mutant_protein(protein: Protein, variant: Variant) -> Protein:
     return Protein(_mutant_id(protein, variant), chains)
 
 
-def folded_variant(studio, protein: Protein, variant_text: str) -> VariantEffect | None:
-    """One variant in 3D as `mutate` left it: its model and its superposition on the wild type's,
-    from the fold memo or the result cache (never folds). None when either was not folded."""
+def folded_variant(studio, protein: Protein, variant_text: str) -> tuple[VariantEffect, Structure] | None:
+    """One variant in 3D as `mutate` left it: (its model and superposition on the wild type's,
+    the wild type's model), from the fold memo or the result cache (never folds). None when
+    either was not folded."""
     wild = studio.folded(protein)
     checked = check_variants(variant_text, protein.chains, max_variants=1)
     if wild is None or not isinstance(checked[0], Variant):
@@ -284,10 +284,14 @@ def folded_variant(studio, protein: Protein, variant_text: str) -> VariantEffect
     mutant = studio.folded(mutant_protein(protein, variant))
     if mutant is None:
         return None
-    offset = sum(len(c) for c in protein.chains[: _chain_index(variant)])
-    effect = VariantEffect(variant_text, variant, offset=offset, mutant_structure=mutant)
+    effect = VariantEffect(variant_text, variant, offset=_offset(protein, variant), mutant_structure=mutant)
     effect.structure, effect.comparison = structure_change(wild, mutant)
-    return effect
+    return effect, wild
+
+
+def _offset(protein: Protein, variant: Variant) -> int:
+    """Residues before the variant's chain, where its positions start in the complex's model."""
+    return sum(len(c) for c in protein.chains[: _chain_index(variant)])
 
 
 def _chain_index(variant: Variant) -> int:

@@ -191,7 +191,8 @@ def test_a_variant_is_shown_in_3d_only_from_folds_already_made(tiny_fold_model, 
     studio.fold(protein)
     assert folded_variant(studio, protein, "B:F1A") is None  # the wild type alone is not the mutant
     (variant,) = [e.variant for e in studio.mutate(protein, "B:F1A").effects]
-    shown = folded_variant(studio, protein, "B:F1A")
+    shown, wild = folded_variant(studio, protein, "B:F1A")
+    assert wild.chains == protein.chains
     assert shown.label == "B:F1A" and shown.offset == 21
     assert shown.mutant_structure.chains == mutant_protein(protein, variant).chains
     assert shown.mutant_structure.chains[1].startswith("AV") and 0 < shown.structure["tm_score"] <= 1
