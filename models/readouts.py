@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from models.head_cards import HeadCards
-from models.sequences import CHAIN_LETTERS
+from models.sequences import CHAIN_LETTERS, describe_chains
 
 LM_READOUT = "language model (log-likelihood ratio)"
 MEMBRANE_READOUT = "membrane probability"
@@ -53,7 +53,7 @@ def readout_chain(text: str | None, chains: tuple[str, ...], protein_id: str) ->
     if letter is None and len(chains) == 1:
         return 0, rest
     letters = CHAIN_LETTERS[: len(chains)]
-    named = ", ".join(f"{c} ({len(s)} aa)" for c, s in zip(letters, chains))
+    named = describe_chains(chains)
     if letter is None:
         raise ScanError(
             f"'{protein_id}' has chains {named}: name the one to scan in the readout, "

@@ -70,6 +70,11 @@ class Protein:
         ]
 
 
+def describe_chains(chains: tuple[str, ...]) -> str:
+    """ "A (21 aa), B (30 aa)": a complex's chains as messages name them."""
+    return ", ".join(f"{c} ({len(s)} aa)" for c, s in zip(CHAIN_LETTERS, chains))
+
+
 def _describe_char(ch: str) -> str:
     if ch.isprintable() and not ch.isspace():
         return f"'{ch}'"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from models.sequences import CHAIN_LETTERS, NON_STANDARD_AMINO_ACIDS, STANDARD_AMINO_ACIDS
+from models.sequences import CHAIN_LETTERS, NON_STANDARD_AMINO_ACIDS, STANDARD_AMINO_ACIDS, describe_chains
 
 AMINO_ACIDS = STANDARD_AMINO_ACIDS
 MAX_VARIANTS = 200  # most variants in one request
@@ -111,6 +111,12 @@ def _shown(entry: str) -> str:
 
 def _error(entry: str, problems: list[str]) -> VariantError:
     return VariantError(entry, f"{_shown(entry)}: {'; '.join(problems)}.")
+
+
+def _requoted(error: VariantError, entry: str) -> VariantError:
+    """The error of a part of `entry` (read past its chain or reference), quoting the whole
+    entry as typed."""
+    return VariantError(entry, _shown(entry) + error.message[len(_shown(error.text)) :])
 
 
 def split_entries(text: str) -> list[str]:
@@ -216,8 +222,8 @@ def parse_variant(entry: str) -> Variant | VariantError:
     if reference is not None:
         shown = entry
         parsed = parse_variant(entry[reference.end() :])
-        if isinstance(parsed, VariantError):  # quote the entry as typed, reference included
-            return VariantError(shown, _shown(shown) + parsed.message[len(_shown(parsed.text)) :])
+        if isinstance(parsed, VariantError):
+            return _requoted(parsed, shown)
         return Variant(shown, parsed.substitutions)
     if _NUCLEOTIDE_PREFIX.match(entry):
         return _error(entry, ["DNA and RNA notation is not supported; give the protein change (p.Lys48Arg)"])
@@ -275,7 +281,7 @@ def _chain_of(entry: str, chains: tuple[str, ...]) -> tuple[int, str] | VariantE
     """(index of the chain an entry changes, the entry without its chain prefixes). A one-chain
     protein needs no prefix (and takes "A:"); in a complex every entry names one chain."""
     letters = CHAIN_LETTERS[: len(chains)]
-    named = ", ".join(f"{c} ({len(s)} aa)" for c, s in zip(letters, chains))
+    named = describe_chains(chains)
     match = _CHAIN.match(entry)
     if match is None:
         if len(chains) == 1:
@@ -336,8 +342,7 @@ def check_variants(
         index, body = located
         result = parse_variant(body)
         if isinstance(result, VariantError):
-            # The message quotes the entry as typed, prefix included.
-            result = VariantError(entry, _shown(entry) + result.message[len(_shown(body)) :])
+            result = _requoted(result, entry)
         else:
             chain = CHAIN_LETTERS[index] if len(chains) > 1 else None
             result = _check_against(replace(result, text=entry, chain=chain), chains[index])
