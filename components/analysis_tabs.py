@@ -47,6 +47,11 @@ log = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 0.5
 TABLE_COLUMNS = ["chain", "position", "residue", "type", "probability", "window (±7)"]
 NO_FOLD_YET = "Fold the same sequence (Structure tab) to see the sites in 3D."
+NO_FOLD_YET_CONTACTS = "Fold the same sequence (Structure tab) to see the top contacts drawn on it in 3D."
+FOLD_PENDING = {
+    "sites": "The sites are drawn on the structure as soon as the fold is done (Structure tab).",
+    "contacts": "The top contacts are drawn on the structure as soon as the fold is done (Structure tab).",
+}
 ESM_CONTACTS_NOTE = (
     "ESM-2 contact probabilities from the backbone's attention maps. Fold the same sequence to "
     "compare with the predicted structure's contacts."
@@ -199,7 +204,9 @@ def build_contacts_tab() -> ContactsTab:
                 file_count="multiple",
                 elem_id="contacts-download",
             )
-    viewer = gr.HTML(placeholder(NO_FOLD_YET, 360), label="Top contacts in 3D", elem_id="contacts-viewer")
+    viewer = gr.HTML(
+        placeholder(NO_FOLD_YET_CONTACTS, 360), label="Top contacts in 3D", elem_id="contacts-viewer"
+    )
     return ContactsTab(subject, note, plot, top, files, viewer)
 
 
@@ -279,7 +286,7 @@ def cleared_analysis(tabs: AnalysisTabs) -> dict:
     return {
         **{component: None for component in tabs.outputs},
         tabs.ptm.viewer: placeholder(NO_FOLD_YET, 360),
-        tabs.contacts.viewer: placeholder(NO_FOLD_YET, 360),
+        tabs.contacts.viewer: placeholder(NO_FOLD_YET_CONTACTS, 360),
         tabs.ptm.trust: gr.skip(),  # the cards' figures do not belong to a protein: they stay
         **{subject: "" for subject in (tabs.ptm.subject, tabs.localization.subject, tabs.contacts.subject)},
     }
@@ -386,10 +393,25 @@ def structure_views(
     }
 
 
+def fold_viewer_placeholders(tabs: AnalysisTabs, why_not: str | None = None) -> dict:
+    """The PTM and Contacts tabs' 3D boxes while Predict's fold runs (`why_not` None) or after it
+    failed (`why_not` says why, in a few words): never "fold the same sequence" after a fold."""
+    if why_not is None:
+        sites, contacts, state = FOLD_PENDING["sites"], FOLD_PENDING["contacts"], "waiting"
+    else:
+        sites = f"No 3D view: {why_not} The sites are in the plot and the table."
+        contacts = f"No 3D view: {why_not} The contacts are in the map and the list."
+        state = "failed"
+    return {
+        tabs.ptm.viewer: placeholder(sites, 360, state),
+        tabs.contacts.viewer: placeholder(contacts, 360, state),
+    }
+
+
 def _contacts_viewer(structure, chains: list, script_url: str) -> str:
     """The fold with each chain's top L/5 long-range contacts drawn between Cα atoms."""
     if structure is None or structure.ca is None:
-        return placeholder(NO_FOLD_YET, 360)
+        return placeholder(NO_FOLD_YET_CONTACTS, 360)
     lines, start = [], 0
     for _, a in chains:
         n = len(a.sequence)

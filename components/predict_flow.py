@@ -22,6 +22,7 @@ from components.analysis_tabs import (
     AnalysisTabs,
     analysis_outputs,
     cleared_analysis,
+    fold_viewer_placeholders,
     structure_views,
     subject_html,
 )
@@ -29,9 +30,11 @@ from components.structure_tab import (
     StructureTab,
     cleared_structure,
     error_html,
+    failed_outputs,
     structure_outputs,
     unavailable_outputs,
 )
+from components.structure_viewer import placeholder
 from models.errors import BackboneUnavailable, FoldingOutOfMemory, FoldingUnavailable, SequenceError
 from models.sequences import check_foldable, parse_one
 
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 
 WAITING, RUNNING, DONE, UNAVAILABLE, FAILED = "waiting", "running", "done", "unavailable", "failed"
 LOGGED = "failed unexpectedly; the error was logged on the server"
+FOLD_AFTER_ANALYSIS = "Waiting for the analysis (about a second), then folding with ESMFold."
 SYMBOLS = {WAITING: "○", RUNNING: "◌", DONE: "✓", UNAVAILABLE: "✕", FAILED: "✕"}
 
 
@@ -94,10 +98,15 @@ def make_predict_handler(
         try:
             check_foldable(protein, studio.config.max_fold_length)
             folding.text = "waiting for the analysis"
+            viewer = placeholder(FOLD_AFTER_ANALYSIS, state="waiting")
         except SequenceError as error:
             folding.state, folding.text = UNAVAILABLE, f"not folded: {error}"
-        yield {**cleared, status: status_line(protein, stages)}
+            viewer = placeholder(f"Not folded: {error}", state="failed")
+        yield {**cleared, structure.viewer: viewer, status: status_line(protein, stages)}
 
+        # Gradio 6 keeps only what a streamed event's LAST update carries for a tab that is not in
+        # view: every later update therefore re-sends `analysed` (computed once, never rewritten),
+        # whatever happens to the fold.
         analysed: dict = {}
         started = time.perf_counter()
         try:
@@ -114,11 +123,23 @@ def make_predict_handler(
             log.exception("Analysis failed")
             analysing.state, analysing.text = FAILED, LOGGED
         if folding.state == UNAVAILABLE:
-            analysed[structure.status] = error_html("Not folded.", folding.text.removeprefix("not folded: "))
-            yield {**analysed, status: status_line(protein, stages)}
+            reason = folding.text.removeprefix("not folded: ")
+            yield {
+                **analysed,
+                **fold_viewer_placeholders(analysis, f"this protein was not folded ({reason})."),
+                structure.viewer: viewer,
+                structure.status: error_html("Not folded.", reason),
+                status: status_line(protein, stages),
+            }
             return
         folding.state, folding.text = RUNNING, studio.fold_stage(protein)
-        yield {**analysed, status: status_line(protein, stages)}
+        pending = fold_viewer_placeholders(analysis) if analysis.ptm.json in analysed else {}
+        yield {
+            **analysed,
+            **pending,
+            structure.viewer: placeholder(folding.text[:1].upper() + folding.text[1:], state="waiting"),
+            status: status_line(protein, stages),
+        }
 
         started = time.perf_counter()
         try:
@@ -126,22 +147,28 @@ def make_predict_handler(
             outputs = structure_outputs(structure, folded, style, coloring, root, script_url)
             folding.state, folding.text = DONE, f"done in {time.perf_counter() - started:.1f} s"
             if analysis.ptm.json in analysed:  # the 3D site view and the structure's contacts need the fold
-                # The last update carries every analysis output again (already computed: nothing is
-                # recomputed or rewritten); a streamed event's last update must not omit them.
                 sites = analysed[analysis.ptm.json]["sites"]
-                views = structure_views(studio, analysis, protein, chains, sites, script_url)
-                outputs = {**analysed, **views, **outputs}
+                outputs |= structure_views(studio, analysis, protein, chains, sites, script_url)
         except FoldingUnavailable as error:
             outputs = unavailable_outputs(structure, str(error))
             folding.state, folding.text = UNAVAILABLE, str(error)
+            outputs |= fold_viewer_placeholders(analysis, "ESMFold is not available (see the Structure tab).")
         except FoldingOutOfMemory as error:
-            outputs = {structure.status: error_html("Folding failed.", str(error))}
+            outputs = failed_outputs(structure, "Folding failed.", str(error))
             folding.state, folding.text = FAILED, str(error)
+            outputs |= fold_viewer_placeholders(
+                analysis, "the fold ran out of memory (see the Structure tab)."
+            )
         except Exception:
             log.exception("Folding failed")
-            outputs = {}
+            outputs = failed_outputs(structure, "Folding failed.", LOGGED)
             folding.state, folding.text = FAILED, LOGGED
-        yield {**outputs, status: status_line(protein, stages)}
+            outputs |= fold_viewer_placeholders(analysis, "the fold failed (see the Structure tab).")
+        if analysis.ptm.json not in analysed:  # no analysis: no 3D boxes to fill on its tabs
+            outputs = {
+                k: v for k, v in outputs.items() if k not in (analysis.ptm.viewer, analysis.contacts.viewer)
+            }
+        yield {**analysed, **outputs, status: status_line(protein, stages)}
 
     return predict
 

@@ -174,10 +174,23 @@ def cleared_structure(tab: StructureTab, message: str = EMPTY_VIEWER) -> dict:
     }
 
 
+def failed_outputs(tab: StructureTab, title: str, message: str) -> dict:
+    """The fold ran and failed: the viewer and the summary say so, and why."""
+    return {
+        **cleared_structure(tab),
+        tab.viewer: placeholder(f"No structure: {message}", state="failed"),
+        tab.status: error_html(title, message),
+    }
+
+
 def unavailable_outputs(tab: StructureTab, message: str) -> dict:
     """The fold cannot run: the tab says so once, with the fix, and offers to retry loading."""
     return {
-        **cleared_structure(tab, "No structure: ESMFold is not available (the reason is above)."),
+        **cleared_structure(tab),
+        tab.viewer: placeholder(
+            "No structure: ESMFold is not available. The reason and the fix are beside this box.",
+            state="failed",
+        ),
         tab.summary: {"error": message},
         tab.status: error_html("Structure unavailable.", message),
         tab.retry: gr.update(visible=True),

@@ -312,6 +312,11 @@ def render_structure(
     )
 
 
-def placeholder(message: str, height: int = 520) -> str:
-    """What the viewer area shows before a fold, or when folding is unavailable."""
-    return f'<div class="structure-placeholder" style="height:{height}px"><p>{html.escape(message)}</p></div>'
+def placeholder(message: str, height: int = 520, state: str = "idle") -> str:
+    """What the viewer area shows instead of a model: `state` is idle, waiting (a fold is on its
+    way) or failed, so the box reads (and is styled) as what is happening."""
+    state = html.escape(state)
+    return (
+        f'<div class="structure-placeholder placeholder-{state}" data-state="{state}" '
+        f'style="height:{height}px"><p>{html.escape(message)}</p></div>'
+    )

@@ -10,7 +10,6 @@ smaller chunks before giving up with a clear message.
 from __future__ import annotations
 
 import logging
-import os
 import string
 import threading
 import time
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 
 from models.errors import FoldingOutOfMemory, FoldingUnavailable
+from models.hub_lookup import is_local_path, loading_options
 from models.lazy_load import FailFastLoader, LoadsOnFirstUse
 from models.sequences import Protein
 from models.settings import DEFAULT_FOLD_MODEL
@@ -98,7 +98,7 @@ def unavailable_message(model_id: str, error: BaseException) -> str:
         "--local-dir esmfold_v1`, ~8.4 GB) and start the app with --fold-model esmfold_v1 (or set "
         "ESMFOLD_MODEL). The other tabs keep working without it."
     )
-    local = model_id.startswith((os.sep, ".", "~")) or Path(model_id).expanduser().exists()
+    local = is_local_path(model_id)
     if local and not Path(model_id).expanduser().is_dir():
         return f"No ESMFold checkpoint at {model_id}: that folder does not exist. {fix}"
     text = str(error)
@@ -130,7 +130,8 @@ class Folder(LoadsOnFirstUse):
         from transformers import EsmForProteinFolding
 
         started = time.perf_counter()
-        model = EsmForProteinFolding.from_pretrained(self.model_id, dtype=torch.float32)
+        options = loading_options(self.model_id)  # an unreachable Hub fails here in seconds
+        model = EsmForProteinFolding.from_pretrained(self.model_id, dtype=torch.float32, **options)
         model = model.float().eval()
         if self.device.type == "cuda":
             model.esm.half()  # the language-model stem is the bulk of the weights; fp16 is safe there

@@ -13,7 +13,6 @@ lacks (J) becomes <unk> and is scored against <unk>. Such a row has no zero colu
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ import torch
 from models.backbone import load_tokenizer
 from models.errors import LanguageModelUnavailable
 from models.folding import resolve_device
+from models.hub_lookup import HubUnreachable, is_local_path, loading_options
 from models.lazy_load import FailFastLoader, LoadsOnFirstUse
 from models.readouts import LM_READOUT
 from models.sequences import STANDARD_AMINO_ACIDS
@@ -68,11 +68,12 @@ def unavailable_message(spec: str, error: BaseException) -> str:
     )
     if isinstance(error, _NotAMaskedLanguageModel):
         return f"The checkpoint {spec} cannot give language-model scores: {error}. {fix}"
-    local = spec.startswith((os.sep, ".", "~")) or Path(spec).expanduser().exists()
+    local = is_local_path(spec)
     if local and not Path(spec).expanduser().is_dir():
         return f"No language model at {spec}: that folder does not exist. {fix}"
     text = str(error)
-    if not local and any(word in text.lower() for word in ("connect", "offline", "cached files")):
+    unreachable = isinstance(error, HubUnreachable)
+    if not local and (unreachable or any(w in text.lower() for w in ("connect", "offline", "cached files"))):
         # A bare name like `esm2_t12_35M` is most likely a folder the user meant to create.
         what = "there is no folder of that name here, it is" if "/" not in spec else "it is"
         return (
@@ -117,8 +118,9 @@ class MaskedLanguageModel(LoadsOnFirstUse):
         verbosity = hf_logging.get_verbosity()
         hf_logging.set_verbosity_error()
         try:
+            options = loading_options(self.spec)  # an unreachable Hub fails here in seconds
             model, info = EsmForMaskedLM.from_pretrained(
-                self.spec, dtype=torch.float32, output_loading_info=True
+                self.spec, dtype=torch.float32, output_loading_info=True, **options
             )
         finally:
             hf_logging.set_verbosity(verbosity)
