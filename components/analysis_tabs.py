@@ -27,6 +27,7 @@ from components.contacts_view import (
     write_contact_files,
 )
 from components.percentages import class_percentages, split_percentages
+from components.reveal import revealed
 from components.structure_tab import error_html
 from components.structure_viewer import placeholder, render_structure
 from components.trust import (
@@ -99,6 +100,12 @@ class AnalysisTabs:
     contacts: ContactsTab
 
     @property
+    def hideable(self) -> list:
+        """Plots and downloads, shown only once they hold something (components/reveal.py)."""
+        ptm, loc, con = self.ptm, self.localization, self.contacts
+        return [ptm.plot, ptm.csv, loc.plot, loc.embeddings, con.plot, con.files]
+
+    @property
     def outputs(self) -> list:
         """Every component the Analyze event may change, in the /analyze API's return order."""
         ptm, loc, con = self.ptm, self.localization, self.contacts
@@ -142,7 +149,7 @@ def build_localization_tab() -> LocalizationTab:
     subject = _subject("Localization: protein")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            plot = gr.Plot(label="Localization plot", elem_id="localization-plot")
+            plot = gr.Plot(label="Localization plot", elem_id="localization-plot", visible=False)
         with gr.Column(scale=2):
             summary = gr.HTML("", label="Localization summary", elem_id="localization-summary")
             with gr.Accordion("Probabilities (JSON)", open=False):
@@ -151,6 +158,7 @@ def build_localization_tab() -> LocalizationTab:
                 label="ESM-2 embeddings (.npy: per residue L × D float16, and the mean)",
                 file_count="multiple",
                 elem_id="embeddings-download",
+                visible=False,
             )
     return LocalizationTab(subject, plot, summary, probabilities, embeddings)
 
@@ -166,7 +174,7 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
         0.0, 1.0, value=DEFAULT_THRESHOLD, step=0.01, label="Threshold", elem_id="ptm-threshold"
     )
     trust = gr.HTML(ptm_trust_html(site_cards, DEFAULT_THRESHOLD), label="PTM trust", elem_id="ptm-trust-box")
-    plot = gr.Plot(label="PTM probability", elem_id="ptm-plot")
+    plot = gr.Plot(label="PTM probability", elem_id="ptm-plot", visible=False)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             empty = gr.HTML("", label="PTM sites: none above the threshold", elem_id="ptm-empty-box")
@@ -177,7 +185,7 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
                 elem_id="ptm-table",
                 max_height=420,
             )
-            csv_file = gr.File(label="All candidate sites (.csv)", elem_id="ptm-csv")
+            csv_file = gr.File(label="All candidate sites (.csv)", elem_id="ptm-csv", visible=False)
         with gr.Column(scale=2):
             viewer = gr.HTML(placeholder(NO_FOLD_YET, 360), label="PTM sites in 3D", elem_id="ptm-viewer")
     with gr.Accordion("Sites (JSON)", open=False):
@@ -190,7 +198,7 @@ def build_contacts_tab() -> ContactsTab:
     note = gr.HTML("", label="Contacts note", elem_id="contacts-note")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            plot = gr.Plot(label="Contact map", elem_id="contacts-plot")
+            plot = gr.Plot(label="Contact map", elem_id="contacts-plot", visible=False)
         with gr.Column(scale=2):
             top = gr.Dataframe(
                 headers=TOP_CONTACT_COLUMNS,
@@ -203,6 +211,7 @@ def build_contacts_tab() -> ContactsTab:
                 label="Contact maps (.csv: pairs > 0.1; .npy: the whole map)",
                 file_count="multiple",
                 elem_id="contacts-download",
+                visible=False,
             )
     viewer = gr.HTML(
         placeholder(NO_FOLD_YET_CONTACTS, 360), label="Top contacts in 3D", elem_id="contacts-viewer"
@@ -283,13 +292,14 @@ ANSWERS = {"localization": localization_json_for, "ptm": ptm_json_for, "contacts
 
 def cleared_analysis(tabs: AnalysisTabs) -> dict:
     """Every analysis output emptied: nothing from an earlier protein may pass for this one's."""
-    return {
+    cleared = {
         **{component: None for component in tabs.outputs},
         tabs.ptm.viewer: placeholder(NO_FOLD_YET, 360),
         tabs.contacts.viewer: placeholder(NO_FOLD_YET_CONTACTS, 360),
         tabs.ptm.trust: gr.skip(),  # the cards' figures do not belong to a protein: they stay
         **{subject: "" for subject in (tabs.ptm.subject, tabs.localization.subject, tabs.contacts.subject)},
     }
+    return revealed(cleared, tabs.hideable)
 
 
 def block_diagonal(maps: list[np.ndarray]) -> np.ndarray:
@@ -321,7 +331,7 @@ def analysis_outputs(
         for letter, a in chains
     ]
     subject = subject_html(protein)
-    return {
+    outputs = {
         tabs.status: "",
         loc.subject: subject,
         loc.plot: localization_figure(
@@ -363,6 +373,7 @@ def analysis_outputs(
             for letter, a in chains
         ),  # fmt: skip
     }
+    return revealed(outputs, tabs.hideable)
 
 
 def structure_views(
@@ -384,13 +395,14 @@ def structure_views(
             note = "Upper triangle: ESM-2; lower triangle: the ESMFold structure's Cβ contacts."
     if len(chains) > 1:
         note += " Each chain is analysed as its own protein: pairs between chains are not predicted."
-    return {
+    views = {
         ptm.viewer: viewer,
         con.plot: contacts_figure(block_diagonal([a.contacts for _, a in chains]), structure_contacts),
         con.note: contacts_trust_html(read_contacts_card(), studio.annotator.backbone.weights_sha256)
         + f"<p>{html.escape(note)}</p>",
         con.viewer: _contacts_viewer(structure, chains, script_url),
     }
+    return revealed(views, tabs.hideable)
 
 
 def fold_viewer_placeholders(tabs: AnalysisTabs, why_not: str | None = None) -> dict:

@@ -32,7 +32,11 @@ TABLE_HEADERS = [
     *("id", "length", "status", "mean pLDDT", "pTM"),
     *("top localization", "top localization (%)", "PTM sites ≥ 0.5", "error"),
 ]
-COLUMN_WIDTHS = ["11%", "6%", "6%", "7%", "5%", "17%", "11%", "7%", "30%"]
+# Wide enough for every header word and status ("partial") on one line: no word is broken.
+COLUMN_WIDTHS = ["16%", "7%", "8%", "8%", "6%", "17%", "10%", "9%", "19%"]
+# How the status line counts records: the analysis tasks come from one backbone pass, so they
+# are counted together ("3 analysed, 0 folded").
+TASK_GROUPS = (("analysed", ANALYSIS_TASKS), ("folded", ("structure",)), ("with embeddings", ("embeddings",)))
 
 
 @dataclass
@@ -86,7 +90,9 @@ def build_batch_tab(max_records: int, max_folds: int) -> BatchTab:
         interactive=False,
         wrap=True,
         column_widths=COLUMN_WIDTHS,
-        max_height=520,
+        # Taller than any batch allowed here: the page scrolls, not a box inside it, so every
+        # row (the last included) can be reached and read.
+        max_height=100_000,
         elem_id="batch-table",
     )
     download = gr.File(
@@ -95,9 +101,10 @@ def build_batch_tab(max_records: int, max_folds: int) -> BatchTab:
     return BatchTab(upload, tasks, button, status, table, download, gr.State([]))
 
 
-def _table_row(row: dict) -> list:
+def _table_row(row: dict, notes: dict[str, int]) -> list:
     """A summary row for the table: localization as percentages, as in the analysis tabs; a
-    complex shows each chain's top class (localization.csv in the ZIP has them all)."""
+    complex shows each chain's top class (localization.csv in the ZIP has them all). An error
+    shared with other rows is a reference to its note under the status line (`notes`)."""
     cells = {c: row[c] for c in TABLE_COLUMNS}
     tops = row.get("chain_top_localization") or []
     if len(tops) == 1:
@@ -105,7 +112,55 @@ def _table_row(row: dict) -> list:
     elif tops:
         cells["top_localization"] = "; ".join(f"{letter}: {name} ({p:.1%})" for letter, name, p in tops)
         cells["top_localization_probability"] = ""
+    errors = row.get("errors") or {}
+    if errors:
+        cells["error"] = " | ".join(
+            (f"{task}: " if task not in ("input", "all") else "")
+            + (f"see note {notes[message]} above" if message in notes else message)
+            for task, message in errors.items()
+        )
     return [cells[c] for c in TABLE_COLUMNS]
+
+
+def shared_notes(rows: list[dict]) -> dict[str, int]:
+    """Error messages that two or more rows share, numbered in order of first appearance: said
+    once above the table instead of in every row."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        for message in set((row.get("errors") or {}).values()):
+            counts[message] = counts.get(message, 0) + 1
+    shared = [m for m, n in counts.items() if n > 1]
+    return {message: i for i, message in enumerate(shared, start=1)}
+
+
+def batch_summary_html(rows: list[dict], tasks: tuple[str, ...], notes: dict[str, int]) -> str:
+    """Counts per task ("3 analysed, 0 folded: ESMFold unavailable, see note 1"), then each
+    shared message once, with how many records it stopped."""
+    unread = sum("input" in (r.get("errors") or {}) for r in rows)
+    parts = []
+    for word, group in TASK_GROUPS:
+        chosen = set(group) & set(tasks)
+        if not chosen:
+            continue
+        failed = [r for r in rows if set(r.get("errors") or {}) & (chosen | {"input", "all"})]
+        part = f"{len(rows) - len(failed):,} {word}"
+        reasons = {m for r in failed for t, m in (r.get("errors") or {}).items() if t in chosen}
+        if len(reasons) == 1 and (reason := reasons.pop()) in notes:
+            part += f" (why not: note {notes[reason]})"
+        parts.append(part)
+    ok = sum(r["status"] == "ok" for r in rows)
+    head = f"{len(rows):,} records: " + ", ".join(parts) + "."
+    if ok < len(rows):
+        head += f" {ok:,} complete; the others say what is missing in their error column."
+    if unread:
+        head += f" {unread:,} could not be read."
+    counted = {m: sum(m in (r.get("errors") or {}).values() for r in rows) for m in notes}
+    items = "".join(
+        f"<li value='{i}'><strong>{counted[m]:,} records:</strong> {html.escape(m)}</li>"
+        for m, i in notes.items()
+    )
+    listed = f"<ol class='batch-notes'>{items}</ol>" if items else ""
+    return f'<div class="batch-ok"><p>{html.escape(head)}</p>{listed}</div>'
 
 
 def _record_state(records) -> list[dict]:
@@ -163,13 +218,10 @@ def make_batch_handler(studio: Any, tab: BatchTab, max_records: int, max_folds: 
             log.exception("Batch failed")
             message = "the batch failed unexpectedly; the error was logged on the server. Try again."
             return refused("Batch failed:", message)
-        failed = sum(r["status"] != "ok" for r in rows)
-        summary = f"{len(rows) - failed:,} of {len(rows):,} records predicted ({', '.join(chosen)})."
-        if failed:
-            summary += f" {failed:,} with errors: see the error column."
+        notes = shared_notes(rows)
         return {
-            tab.status: f'<div class="batch-ok">{html.escape(summary)}</div>',
-            tab.table: [_table_row(row) for row in rows],
+            tab.status: batch_summary_html(rows, chosen, notes),
+            tab.table: [_table_row(row, notes) for row in rows],
             tab.download: str(archive),
             tab.records: _record_state(records),
         }

@@ -21,6 +21,7 @@ import gradio as gr
 import plotly.graph_objects as go
 
 from components.analysis_tabs import subject_html
+from components.reveal import revealed
 from components.structure_tab import error_html
 from components.structure_viewer import placeholder, render_structure
 from models.compare import reference_in_model_frame
@@ -39,13 +40,22 @@ from models.sequences import CHAIN_LETTERS, STANDARD_AMINO_ACIDS, parse_one
 from models.variants import VariantListError
 
 log = logging.getLogger(__name__)
-# (header, width in px): wide enough that no header breaks letter by letter; the table scrolls.
+# (header, share of the table's width): nine columns that fit the tab's width and wrap inside
+# their cells; every number is also in the CSV, one per column.
 TABLE_LAYOUT = [
-    ("variant", 110), ("status", 70), ("top class (wild type → mutant)", 230), ("Δ top class", 90),
-    ("Δ membrane", 100), ("sites lost", 160), ("sites gained", 160), ("max |Δ site|", 100),
-    (f"contacts Δ > {CONTACT_CHANGE}", 110), ("LM score", 90), ("RMSD (Å)", 90), ("TM-score", 90),
-    ("mean ΔpLDDT", 110), ("note", 320),
+    ("variant", 8), ("status", 6), ("top class: wild type → mutant", 17), ("Δ membrane", 8),
+    ("PTM sites", 17), ("contacts changed", 7), ("LM score", 6), ("structure", 15), ("note", 16),
 ]  # fmt: skip
+TABLE_CAPTION = (
+    "**top class**: the most likely compartment of wild type → mutant, and how much its probability "
+    "moved (pp: percentage points). **Δ membrane**: change of the membrane probability (pp). "
+    "**PTM sites**: sites lost or gained at the threshold, and the largest change of any site's "
+    f"probability (pp). **contacts changed**: residue pairs whose contact probability moved by more than "
+    f"{CONTACT_CHANGE}. **LM score**: log p(mutant) − log p(wild type); below 0, the language model finds "
+    "the mutant less likely. **structure** (when the wild type was folded): Cα RMSD of mutant against wild "
+    "type, their TM-score, and the mean pLDDT change. **note**: why a variant was not predicted, or what is "
+    "missing."
+)
 TABLE_COLUMNS = [header for header, _ in TABLE_LAYOUT]
 NOT_FOLDED = "Fold the wild type (Predict) first: then each variant's model is shown over it here."
 SCAN_FLANK = 15  # a site readout proposes the site ± this many positions
@@ -73,6 +83,11 @@ class MutationsTab:
     heatmap: gr.Plot
     scan_csv: gr.File
     scan_json: gr.JSON
+
+    @property
+    def hideable(self) -> list:
+        """Plots and downloads, shown only once they hold something (components/reveal.py)."""
+        return [self.csv, self.plddt_plot, self.heatmap, self.scan_csv]
 
     @property
     def mutate_outputs(self) -> list:
@@ -151,48 +166,51 @@ def build_mutations_tab(studio: Any) -> MutationsTab:
     status = gr.HTML("", label="Variants status", elem_id="mutations-status")
     table = gr.Dataframe(
         headers=TABLE_COLUMNS,
-        column_widths=[f"{width}px" for _, width in TABLE_LAYOUT],
+        column_widths=[f"{share}%" for _, share in TABLE_LAYOUT],
         label="Variant effects",
         interactive=False,
         wrap=True,
         elem_id="mutations-table",
     )
+    gr.Markdown(TABLE_CAPTION, elem_id="mutations-caption", elem_classes=["table-caption"])
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             viewer = gr.HTML(
                 placeholder(NOT_FOLDED, 420), label="Mutant over wild type", elem_id="mutations-viewer"
             )
         with gr.Column(scale=2):
-            plddt_plot = gr.Plot(label="ΔpLDDT per residue", elem_id="mutations-plddt")
-            effects_csv = gr.File(label="Variant effects (.csv)", elem_id="mutations-csv")
+            plddt_plot = gr.Plot(label="ΔpLDDT per residue", elem_id="mutations-plddt", visible=False)
+            effects_csv = gr.File(label="Variant effects (.csv)", elem_id="mutations-csv", visible=False)
     shown = gr.State(None)
     with gr.Accordion("Variant effects (JSON)", open=False):
         effects_json = gr.JSON(label="Variant effects (JSON)", elem_id="mutations-json")
-    gr.Markdown("### Site-saturation scan", elem_id="scan-title")
-    with gr.Row(equal_height=False):
-        readout = gr.Dropdown(
-            [MEMBRANE_READOUT, LM_READOUT],
-            value=MEMBRANE_READOUT,
-            label="Readout",
-            allow_custom_value=True,
-            interactive=True,
-            elem_id="scan-readout",
-            scale=3,
+    # Closed until opened: most visits are about the user's own variants.
+    with gr.Accordion("Site-saturation scan", open=False, elem_id="scan-accordion"):
+        with gr.Row(equal_height=False):
+            readout = gr.Dropdown(
+                [MEMBRANE_READOUT, LM_READOUT],
+                value=MEMBRANE_READOUT,
+                label="Readout",
+                allow_custom_value=True,
+                interactive=True,
+                elem_id="scan-readout",
+                scale=3,
+            )
+            position = {"precision": 0, "minimum": 1, "scale": 1}
+            first = gr.Number(1, label="First position", elem_id="scan-first", **position)
+            last = gr.Number(20, label="Last position", elem_id="scan-last", **position)
+            scan_button = gr.Button("Scan", elem_id="scan-button", scale=1)
+        scan_status = gr.HTML(
+            f"Every single substitution at each position of the range (at most "
+            f"{studio.config.max_scan_positions} positions); each cell is mutant − wild type "
+            "(the wild-type cell is 0).",
+            label="Scan status",
+            elem_id="scan-status",
         )
-        first = gr.Number(1, label="First position", precision=0, minimum=1, elem_id="scan-first", scale=1)
-        last = gr.Number(20, label="Last position", precision=0, minimum=1, elem_id="scan-last", scale=1)
-        scan_button = gr.Button("Scan", elem_id="scan-button", scale=1)
-    scan_status = gr.HTML(
-        f"Every single substitution at each position of the range (at most "
-        f"{studio.config.max_scan_positions} positions); each cell is mutant − wild type "
-        "(the wild-type cell is 0).",
-        label="Scan status",
-        elem_id="scan-status",
-    )
-    heatmap = gr.Plot(label="Scan heatmap", elem_id="scan-heatmap")
-    scan_csv = gr.File(label="Scan (.csv)", elem_id="scan-csv")
-    with gr.Accordion("Scan (JSON)", open=False):
-        scan_json = gr.JSON(label="Scan (JSON)", elem_id="scan-json")
+        heatmap = gr.Plot(label="Scan heatmap", elem_id="scan-heatmap", visible=False)
+        scan_csv = gr.File(label="Scan (.csv)", elem_id="scan-csv", visible=False)
+        with gr.Accordion("Scan (JSON)", open=False):
+            scan_json = gr.JSON(label="Scan (JSON)", elem_id="scan-json")
     return MutationsTab(
         subject,
         variants,
@@ -218,47 +236,60 @@ def build_mutations_tab(studio: Any) -> MutationsTab:
 
 def cleared_mutations(tab: MutationsTab) -> dict:
     """Every variant and scan output emptied (a new protein is being predicted)."""
-    return {
+    cleared = {
         **{component: None for component in (*tab.mutate_outputs, *tab.scan_outputs)},
         tab.viewer: placeholder(NOT_FOLDED, 420),
         tab.subject: "",
         tab.status: "",
         tab.scan_status: "",
     }
+    return revealed(cleared, tab.hideable)
 
 
-def _cell(value, digits: int = 3) -> str:
-    if value in ("", None):
-        return ""
-    if isinstance(value, float):
-        return f"{value:+.{digits}f}" if digits else str(value)
-    return str(value)
+def _points(value) -> str:
+    """A probability difference in percentage points, signed ("+1.2 pp")."""
+    return "" if value in ("", None) else f"{100 * value:+.1f} pp"
+
+
+def _joined(*parts: str) -> str:
+    return " · ".join(p for p in parts if p)
 
 
 def table_rows(report_json: dict) -> list[list]:
+    """One row per variant for the table on screen (TABLE_LAYOUT); the CSV has every number alone."""
     rows = []
     for effect in report_json["variants"]:
         r = effect_row(report_json["id"], effect)
-        top = (
-            f"{r['top_localization_wild_type']} → {r['top_localization_mutant']}"
-            if r["top_localization_mutant"]
-            else ""
+        top = ""
+        if r["top_localization_mutant"]:
+            top = f"{r['top_localization_wild_type']} → {r['top_localization_mutant']}"
+            top += f" ({_points(r['top_class_delta'])})" if r["top_class_delta"] not in ("", None) else ""
+        sites = ""
+        if r["status"] == "ok":
+            sites = _joined(
+                f"lost {r['ptm_sites_lost'].replace(';', ', ')}" if r["ptm_sites_lost"] else "none lost",
+                f"gained {r['ptm_sites_gained'].replace(';', ', ')}"
+                if r["ptm_sites_gained"]
+                else "none gained",
+                f"largest change {100 * r['max_abs_ptm_delta']:.1f} pp"
+                if r["max_abs_ptm_delta"] not in ("", None)
+                else "",
+            )
+        structure = _joined(
+            f"RMSD {r['ca_rmsd']:.2f} Å" if r["ca_rmsd"] not in ("", None) else "",
+            f"TM-score {r['tm_score']:.3f}" if r["tm_score"] not in ("", None) else "",
+            f"mean ΔpLDDT {r['mean_delta_plddt']:+.2f}" if r["mean_delta_plddt"] not in ("", None) else "",
         )
         rows.append(
             [
                 r["variant"],
                 r["status"],
                 top,
-                _cell(r["top_class_delta"]),
-                _cell(r["membrane_delta"]),
-                r["ptm_sites_lost"].replace(";", ", "),
-                r["ptm_sites_gained"].replace(";", ", "),
-                _cell(r["max_abs_ptm_delta"]).lstrip("+"),
+                _points(r["membrane_delta"]),
+                sites,
                 r["contacts_changed"],
-                _cell(r["lm_score"], 2),
-                _cell(r["ca_rmsd"]).lstrip("+"),
-                _cell(r["tm_score"]).lstrip("+"),
-                _cell(r["mean_delta_plddt"], 2),
+                "" if r["lm_score"] in ("", None) else f"{r['lm_score']:+.2f}",
+                structure,
                 r["error"] or _unavailable_note(effect),
             ]
         )
@@ -330,15 +361,19 @@ def scan_figure(result) -> go.Figure:
     """Amino acids × positions, mutant − wild type, diverging around 0; wild-type cells ringed."""
     labels = [f"{wt}{p}" for wt, p in zip(result.wild_type, result.positions)]
     z = result.scores.T  # rows: amino acids
+    if LM_READOUT in result.readout:
+        scale, unit, hover = 1.0, "log-likelihood ratio", "%{z:+.2f}"
+    else:  # a probability: shown in percentage points, as every probability on the page
+        scale, unit, hover = 100.0, "Δ probability (pp)", "%{z:+.1f} pp"
     fig = go.Figure(
         go.Heatmap(
-            z=z,
+            z=z * scale,
             x=labels,
             y=list(STANDARD_AMINO_ACIDS),
             colorscale="RdBu",
             zmid=0,
-            colorbar={"title": "Δ"},
-            hovertemplate="%{x} → %{y}: %{z:.4f}<extra></extra>",
+            colorbar={"title": {"text": unit, "side": "right"}},
+            hovertemplate="%{x} → %{y}: " + hover + "<extra></extra>",
         )
     )
     fig.add_trace(
@@ -419,16 +454,27 @@ def make_mutation_handlers(
                 "Variant prediction failed unexpectedly; the error was logged on the server."
             ) from None
 
-    def mutate_tab(sequence: str, variants: str, threshold: float = DEFAULT_THRESHOLD) -> dict:
+    def mutate_tab(
+        sequence: str,
+        variants: str,
+        threshold: float = DEFAULT_THRESHOLD,
+        progress=gr.Progress(),  # noqa: B008 - Gradio's API
+    ) -> dict:
         cleared = {c: None for c in tab.mutate_outputs} | {tab.viewer: placeholder(NOT_FOLDED, 420)}
+        lm = studio.language_model
+        if not lm.loaded and not lm.load_failed:  # say what the first request waits for
+            progress(0, desc=f"looking for the language model ({lm.spec}) in the local cache and on the Hub…")
+        else:
+            progress(0, desc="predicting the variants…")
         try:
             protein, report = run_mutate(sequence, variants, threshold)
         except gr.Error as error:
-            return {**cleared, tab.status: error_html("Cannot predict these variants.", error.message)}
+            message = error_html("Cannot predict these variants.", error.message)
+            return revealed({**cleared, tab.status: message}, tab.hideable)
         data = report.to_json()
         name = safe_file_name(protein.id)
         rows = [effect_row(data["id"], effect) for effect in data["variants"]]
-        return {
+        outputs = {
             tab.shown: sequence,
             tab.subject: subject_html(protein),
             tab.status: status_html(data),
@@ -440,6 +486,7 @@ def make_mutation_handlers(
             tab.viewer: _viewer(report, script_url),
             tab.plddt_plot: delta_plddt_figure(report.effects, protein.chains),
         }
+        return revealed(outputs, tab.hideable)
 
     def show_variant(shown: str | None, data: dict | None, event: gr.SelectData) -> dict:
         """A click on a variant's row shows that variant in 3D, or says why it cannot."""
@@ -483,22 +530,26 @@ def make_mutation_handlers(
         try:
             protein, result = run_scan(sequence, readout, first, last, report)
         except gr.Error as error:
-            return {
+            failed = {
                 tab.scan_status: error_html("Cannot run this scan.", error.message),
                 tab.heatmap: None,
                 tab.scan_csv: None,
                 tab.scan_json: None,
             }
+            return revealed(failed, tab.hideable)
         name = safe_file_name(
             f"{protein.id}.scan.{result.readout}.{result.positions[0]}-{result.positions[-1]}"
         )
-        return {
-            tab.scan_status: f"<p>{result.mutants:,} mutants of {html.escape(protein.id)} scored for "
+        return revealed(
+            {
+                tab.scan_status: f"<p>{result.mutants:,} mutants of {html.escape(protein.id)} scored for "
             f"{html.escape(result.readout)} in {result.seconds:.1f} s.</p>",
             tab.heatmap: scan_figure(result),
             tab.scan_csv: _write(root, protein.sequence + name, f"{name}.csv", result.to_csv()),
             tab.scan_json: result.to_json(),
-        }
+            },
+            tab.hideable,
+        )
 
     def scan_api(sequence: str, readout: str, first: float, last: float) -> dict:
         return run_scan(sequence, readout, first, last)[1].to_json()

@@ -55,6 +55,18 @@ API_DESCRIPTIONS = {
 }
 
 
+MARK_STATUS_STALE = """(text) => {
+  const line = document.querySelector('#status-line .status-line');
+  if (line && !line.classList.contains('status-error')) {
+    const shown = line.dataset.sequence || '';
+    const now = (text || '').split('\\n').filter(l => !l.trim().startsWith('>') && !l.trim().startsWith(';'))
+      .join('').replace(/[\\s\\d]/g, '').replace(/\\*$/, '').toUpperCase();
+    line.classList.toggle('stale', now !== shown);
+  }
+  return [];
+}"""
+
+
 def make_open_row_handler(text: gr.Textbox, tabs: gr.Tabs):
     """A click on a Batch summary row puts that record in the input and shows its results."""
 
@@ -117,7 +129,8 @@ def build_page(
         predict_event = {
             "fn": predict,
             "inputs": [sequence.text, ptm.threshold, structure.style, structure.coloring],
-            "outputs": [status, *structure.fold_outputs, *analysis.outputs],
+            # The colour control last: page-only, after what the /predict API has always returned.
+            "outputs": [status, *structure.fold_outputs, *analysis.outputs, structure.coloring],
             "concurrency_limit": 1,  # the fold inside is memory-bound: one at a time, like /fold
             "concurrency_id": "fold",
             "show_progress": "hidden",  # the status line is the progress
@@ -188,6 +201,7 @@ def build_page(
         )
         inspect = make_inspect_handler(studio, structure, workbench, sequence.text, script_url)
         inspect_outputs = [*structure.fold_outputs, sequence.text, workbench.chain, workbench.notes]
+        inspect_outputs.append(structure.coloring)  # page-only, after what /inspect has always returned
         workbench.upload.upload(
             inspect,
             inputs=[workbench.upload],
@@ -211,8 +225,10 @@ def build_page(
         compare_shown, compare_files = make_compare_handler(studio, structure, workbench, script_url)
         workbench.compare_button.click(
             compare_shown,
-            inputs=[structure.pdb_state, workbench.reference, workbench.pairing],
-            outputs=[workbench.compare_json, workbench.distance_plot, structure.viewer],
+            inputs=[structure.pdb_state, workbench.reference, workbench.pairing]
+            + [structure.style, structure.coloring],
+            outputs=[workbench.compare_json, workbench.compare_summary, workbench.distance_plot]
+            + [structure.viewer, structure.coloring],
             api_visibility="private",
         )
         compare_trigger = gr.Button(visible=False, elem_id="compare-files")
@@ -227,6 +243,10 @@ def build_page(
             "sequence alignment, scored as TM-score does: two structures of one protein).",
         )
         _wire_mutations(studio, mutations, sequence.text, script_url)
+        # The status line names the protein the tabs' results belong to. Once the box holds
+        # something else, it says so until the next Predict redraws it (in the browser: no
+        # round trip, so it is right at once however busy the server is).
+        sequence.text.change(None, js=MARK_STATUS_STALE, api_visibility="private", queue=False)
         # A new Predict is a new protein: the variants and scan of the last one must not stay.
         predict_button.click(
             lambda: cleared_mutations(mutations),
@@ -237,7 +257,8 @@ def build_page(
         )
         restyle = make_restyle_handler(structure, script_url)
         for control in (structure.style, structure.coloring):
-            control.change(
+            # .input: the user's choice only; a handler that sets the control has drawn already.
+            control.input(
                 restyle,
                 inputs=[structure.pdb_state, structure.style, structure.coloring],
                 outputs=structure.viewer,

@@ -29,6 +29,7 @@ from components.analysis_tabs import (
 from components.structure_tab import (
     StructureTab,
     cleared_structure,
+    coloring_control,
     error_html,
     failed_outputs,
     structure_outputs,
@@ -62,8 +63,12 @@ class Stage:
 def status_line(protein, stages: list[Stage]) -> str:
     """The status line: which protein, then each stage's state in words."""
     running = any(s.state == RUNNING for s in stages)
+    # data-sequence: what these results are for, so the page can tell when the box has changed.
     return (
-        f"<div class='status-line' data-running='{str(running).lower()}'>{subject_html(protein)}"
+        f"<div class='status-line' data-running='{str(running).lower()}' "
+        f"data-sequence='{html.escape(protein.sequence, quote=True)}'>{subject_html(protein)}"
+        "<p class='stale-note'>The input box has changed since: these results are for the protein "
+        "named here. Press Predict for the new input.</p>"
         f"<ul class='stages'>{''.join(s.html() for s in stages)}</ul></div>"
     )
 
@@ -145,6 +150,7 @@ def make_predict_handler(
         try:
             folded = studio.fold(protein)
             outputs = structure_outputs(structure, folded, style, coloring, root, script_url)
+            outputs |= coloring_control(structure, folded.confidence_kind, coloring)
             folding.state, folding.text = DONE, f"done in {time.perf_counter() - started:.1f} s"
             if analysis.ptm.json in analysed:  # the 3D site view and the structure's contacts need the fold
                 sites = analysed[analysis.ptm.json]["sites"]

@@ -73,7 +73,7 @@ def build_sequence_input() -> SequenceInput:
                 label="…or upload .fasta / .fa / .txt",
                 file_types=UPLOAD_TYPES,
                 type="filepath",
-                height=120,
+                height=140,
                 elem_id="sequence-upload",
             )
     upload.upload(read_upload, inputs=upload, outputs=text, api_visibility="private")

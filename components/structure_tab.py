@@ -16,6 +16,7 @@ import gradio as gr
 import numpy as np
 
 from components.confidence_plots import pae_figure, plddt_figure
+from components.reveal import revealed
 from components.structure_viewer import COLORINGS, STYLES, placeholder, render_structure
 from models.errors import FoldingOutOfMemory, FoldingUnavailable, SequenceError
 from models.files import safe_file_name
@@ -44,6 +45,11 @@ class StructureTab:
     pae_file: gr.File  # PAE in AlphaFold DB's JSON format
 
     @property
+    def hideable(self) -> list:
+        """Shown only once they hold something (components/reveal.py)."""
+        return [self.pdb_file, self.scores_file, self.cif_file, self.pae_file, self.plddt_plot, self.pae_plot]
+
+    @property
     def fold_outputs(self) -> list:
         # The /fold API's return order: viewer HTML, PDB file, JSON summary first.
         return [
@@ -70,12 +76,24 @@ class StructureDownloads(NamedTuple):
     pae: str  # <id>.pae.json: PAE in AlphaFold DB's format (ChimeraX, PAE viewers)
 
 
+STRUCTURE_SUFFIXES = (".gz", ".pdb", ".ent", ".cif", ".mmcif")
+
+
+def _without_structure_suffix(name: str) -> str:
+    """An opened file's name without its extensions: pdb1ake.pdb downloads as pdb1ake.pdb, not
+    pdb1ake.pdb.pdb."""
+    for suffix in STRUCTURE_SUFFIXES:  # .gz first: 1abc.cif.gz
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
 def write_downloads(structure: Any, root: Path) -> StructureDownloads:
     """Write the structure's download files; one folder per sequence keeps names stable."""
     digest = hashlib.sha1(":".join(structure.chains).encode()).hexdigest()[:16]
     folder = root / digest
     folder.mkdir(parents=True, exist_ok=True)
-    name = safe_file_name(structure.id)
+    name = safe_file_name(_without_structure_suffix(structure.id))
     paths = StructureDownloads(
         *(folder / f"{name}{suffix}" for suffix in (".pdb", ".scores.json", ".cif", ".pae.json"))
     )
@@ -146,17 +164,23 @@ def build_structure_tab(script_url: str) -> StructureTab:
                 )
             # Stacked, not side by side: half a column is too narrow and Gradio cuts the names short.
             with gr.Column():
-                pdb_file = gr.File(label="Structure (.pdb)", elem_id="pdb-download")
+                pdb_file = gr.File(label="Structure (.pdb)", elem_id="pdb-download", visible=False)
                 scores_file = gr.File(
-                    label="Scores (.json: pLDDT, PAE, pTM, DSSP, RSA)", elem_id="scores-download"
+                    label="Scores (.json: pLDDT, PAE, pTM, DSSP, RSA)",
+                    elem_id="scores-download",
+                    visible=False,
                 )
-                cif_file = gr.File(label="ModelCIF (.cif: pLDDT, pTM, ipTM)", elem_id="cif-download")
-                pae_file = gr.File(label="PAE (.json, AlphaFold DB format)", elem_id="pae-download")
+                cif_file = gr.File(
+                    label="ModelCIF (.cif: pLDDT, pTM, ipTM)", elem_id="cif-download", visible=False
+                )
+                pae_file = gr.File(
+                    label="PAE (.json, AlphaFold DB format)", elem_id="pae-download", visible=False
+                )
             with gr.Accordion("Summary (JSON)", open=False):
                 summary = gr.JSON(label="Summary (JSON)", elem_id="structure-summary")
     with gr.Row():
-        plddt_plot = gr.Plot(label="pLDDT", elem_id="plddt-plot")
-        pae_plot = gr.Plot(label="PAE", elem_id="pae-plot")
+        plddt_plot = gr.Plot(label="pLDDT", elem_id="plddt-plot", visible=False)
+        pae_plot = gr.Plot(label="PAE", elem_id="pae-plot", visible=False)
     pdb_state = gr.State(None)
     return StructureTab(
         viewer, pdb_file, summary, status, plddt_plot, pae_plot, scores_file, style, coloring, pdb_state,
@@ -166,12 +190,13 @@ def build_structure_tab(script_url: str) -> StructureTab:
 
 def cleared_structure(tab: StructureTab, message: str = EMPTY_VIEWER) -> dict:
     """Every structure output emptied: no earlier protein's structure may pass for this one's."""
-    return {
+    cleared = {
         **{component: None for component in tab.fold_outputs},
         tab.viewer: placeholder(message),
         tab.status: "",
         tab.retry: gr.update(visible=False),
     }
+    return revealed(cleared, tab.hideable)
 
 
 def failed_outputs(tab: StructureTab, title: str, message: str) -> dict:
@@ -197,15 +222,35 @@ def unavailable_outputs(tab: StructureTab, message: str) -> dict:
     }
 
 
+def colorings_for(confidence_kind: str) -> list[str]:
+    """The colourings a structure offers: an experimental file's B-factors are no confidence,
+    so it is never painted with the pLDDT scale."""
+    return list(COLORINGS) if confidence_kind == "pLDDT" else [c for c in COLORINGS if c != "pLDDT"]
+
+
+def drawn_coloring(confidence_kind: str, coloring: str | None) -> str:
+    """The colouring actually drawn for a request: pLDDT asked of an experimental structure
+    becomes secondary structure."""
+    coloring = coloring or "pLDDT"
+    return coloring if coloring in colorings_for(confidence_kind) else "secondary structure"
+
+
+def coloring_control(tab: StructureTab, confidence_kind: str, coloring: str | None) -> dict:
+    """The "Colour by" control showing what is drawn, offering what this structure allows."""
+    return {
+        tab.coloring: gr.update(
+            choices=colorings_for(confidence_kind), value=drawn_coloring(confidence_kind, coloring)
+        )
+    }
+
+
 def structure_outputs(
     tab: StructureTab, structure: Any, style: str, coloring: str, root: Path, script_url: str
 ) -> dict:
     downloads = write_downloads(structure, root)
     residues = structure.residues()
-    coloring = coloring or "pLDDT"
-    if structure.confidence_kind != "pLDDT" and coloring == "pLDDT":
-        coloring = "secondary structure"  # B-factors are no confidence: do not paint them as one
-    return {
+    coloring = drawn_coloring(structure.confidence_kind, coloring)
+    outputs = {
         tab.viewer: render_structure(
             structure.pdb, script_url, style or "cartoon", coloring, residues=residues, ss=structure.ss
         ),
@@ -230,6 +275,7 @@ def structure_outputs(
             "residues": residues,
             "ss": structure.ss,
             "id": structure.id,
+            "confidence": structure.confidence_kind,  # pLDDT, or an experimental file's B-factor
             "sequence": "".join(structure.chains),
             "ca": None if structure.ca is None else np.round(structure.ca, 3).tolist(),
         },
@@ -237,6 +283,7 @@ def structure_outputs(
         tab.cif_file: downloads.cif,
         tab.pae_file: downloads.pae,
     }
+    return revealed(outputs, tab.hideable)
 
 
 def make_fold_handler(studio: Any, tab: StructureTab, script_url: str, download_root: Path | None = None):
@@ -271,6 +318,7 @@ def make_restyle_handler(tab: StructureTab, script_url: str):
         if not shown:
             return {}
         residues = [tuple(r) for r in shown["residues"]]
+        coloring = drawn_coloring(shown.get("confidence", "pLDDT"), coloring)
         return {
             tab.viewer: render_structure(
                 shown["pdb"], script_url, style, coloring, residues=residues, ss=shown.get("ss")

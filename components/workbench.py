@@ -19,7 +19,13 @@ import gradio as gr
 import numpy as np
 import plotly.graph_objects as go
 
-from components.structure_tab import StructureTab, error_html, structure_outputs
+from components.structure_tab import (
+    StructureTab,
+    coloring_control,
+    drawn_coloring,
+    error_html,
+    structure_outputs,
+)
 from components.structure_viewer import render_structure
 from models.compare import compare, reference_in_model_frame
 from models.structure_file import StructureFileError, read_structure, to_structure
@@ -38,6 +44,7 @@ class WorkbenchPanel:
     compare_button: gr.Button
     compare_json: gr.JSON
     distance_plot: gr.Plot
+    compare_summary: gr.HTML  # the comparison in one sentence, with units
     pairing: gr.Radio  # residue pairs from TM-align's search, or from a sequence alignment
 
 
@@ -62,10 +69,26 @@ def build_workbench_panel() -> WorkbenchPanel:
             "fast on large proteins)",
         )  # fmt: skip
         compare_button = gr.Button("Compare (TM-align)", elem_id="compare-button")
-        compare_json = gr.JSON(label="Comparison (JSON)", elem_id="compare-json")
-        distance_plot = gr.Plot(label="Cα distance after superposition", elem_id="distance-plot")
+        compare_summary = gr.HTML("", label="Comparison", elem_id="compare-summary")
+        distance_plot = gr.Plot(
+            label="Cα distance after superposition", elem_id="distance-plot", visible=False
+        )
+        with gr.Accordion("Comparison (JSON)", open=False):
+            compare_json = gr.JSON(label="Comparison (JSON)", elem_id="compare-json")
     return WorkbenchPanel(
-        upload, chain, notes, reference, compare_button, compare_json, distance_plot, pairing
+        upload, chain, notes, reference, compare_button, compare_json, distance_plot, pairing, compare_summary
+    )
+
+
+def comparison_sentence(result: dict, model_length: int, reference_length: int) -> str:
+    """The numbers a structural biologist quotes, with their units and what each is normalised by."""
+    return (
+        f"<p class='compare-sentence'>TM-score <strong>{result['tm_score_reference']:.2f}</strong> "
+        f"(normalised by the reference, {reference_length:,} residues) / "
+        f"<strong>{result['tm_score_model']:.2f}</strong> (by the model, {model_length:,} residues); "
+        f"RMSD <strong>{result['rmsd']:.1f} Å</strong> over {result['aligned_length']:,} aligned residues; "
+        f"sequence identity {result['sequence_identity']:.1%} of the aligned pairs. "
+        "A TM-score above 0.5 usually means the same fold; below 0.3, unrelated structures.</p>"
     )
 
 
@@ -132,6 +155,7 @@ def make_inspect_handler(
         shown = structure.chain_letters[0] if structure.chain_letters else None
         return {
             **structure_outputs(tab, structure, "cartoon", "pLDDT", root, script_url),
+            **coloring_control(tab, structure.confidence_kind, "pLDDT"),
             text: f">{structure.id}\n{''.join(structure.chains)}",
             panel.chain: gr.update(choices=list(summary.get("chains") or {}), value=shown),
             panel.notes: notes_html(summary),
@@ -148,24 +172,40 @@ def make_compare_handler(studio: Any, tab: StructureTab, panel: WorkbenchPanel, 
         result = compare(model_ca, model_seq, reference.ca, "".join(reference.chains), pairing or "structure")
         return result, reference
 
-    def compare_shown(shown: dict | None, reference_path: str | None, pairing: str = "structure") -> dict:
-        if not shown or shown.get("ca") is None:
+    def compare_shown(
+        shown: dict | None,
+        reference_path: str | None,
+        pairing: str = "structure",
+        style: str = "cartoon",
+        coloring: str = "pLDDT",
+    ) -> dict:
+        def refused(message: str) -> dict:
             return {
-                panel.compare_json: {"error": "Fold a protein or open a structure first: it is the model."}
+                panel.compare_json: {"error": message},
+                panel.compare_summary: error_html("Cannot compare.", message),
+                panel.distance_plot: gr.update(value=None, visible=False),
             }
+
+        if not shown or shown.get("ca") is None:
+            return refused("Fold a protein or open a structure first: it is the model.")
         try:
             result, reference = run(np.array(shown["ca"]), shown["sequence"], reference_path, pairing)
         except ValueError as error:  # StructureFileError too
-            return {panel.compare_json: {"error": str(error)}, panel.distance_plot: None}
+            return refused(str(error))
         residues = [tuple(r) for r in shown["residues"]]
+        kind = shown.get("confidence", "pLDDT")
+        coloring = drawn_coloring(kind, coloring)  # the colouring the user chose, as it is drawn
         viewer = render_structure(
-            shown["pdb"], script_url, "cartoon", "pLDDT", residues=residues,
+            shown["pdb"], script_url, style or "cartoon", coloring, residues=residues, ss=shown.get("ss"),
             reference_pdb=reference_in_model_frame(result, reference.pdb),
         )  # fmt: skip
+        answer = result.to_json()
         return {
-            panel.compare_json: result.to_json(),
-            panel.distance_plot: distance_figure(result.to_json()["per_residue"]),
+            panel.compare_json: answer,
+            panel.compare_summary: comparison_sentence(answer, len(shown["sequence"]), len(reference.ca)),
+            panel.distance_plot: gr.update(value=distance_figure(answer["per_residue"]), visible=True),
             tab.viewer: viewer,
+            **coloring_control(tab, kind, coloring),
         }
 
     def compare_files(model: str | None, reference: str | None, pairing: str = "structure") -> dict:

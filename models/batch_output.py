@@ -221,8 +221,10 @@ def merge(
                 "ptm_sites_above_threshold": ""
                 if not sited
                 else sum(s["probability"] >= threshold for c in sited for s in c["ptm_sites"]),
-                # Not a CSV column: each chain's (letter, top class, probability), for displays.
+                # Not CSV columns, for displays: each chain's (letter, top class, probability), and
+                # each error by what it stopped (a task, or "input"/"all" for the whole record).
                 "chain_top_localization": tops,
+                "errors": errors,
             }
         )
         for chain in localized:

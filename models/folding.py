@@ -94,9 +94,9 @@ def _smaller_chunks(current: int | None) -> list[int]:
 def unavailable_message(model_id: str, error: BaseException) -> str:
     """One message in our own words: what is missing, why, and the fix (no library sentences)."""
     fix = (
-        "Fix: download the weights once where there is network (`hf download facebook/esmfold_v1 "
-        "--local-dir esmfold_v1`, ~8.4 GB) and start the app with --fold-model esmfold_v1 (or set "
-        "ESMFOLD_MODEL). The other tabs keep working without it."
+        "Fix: download the weights once where there is network, with the command "
+        "hf download facebook/esmfold_v1 --local-dir esmfold_v1 (about 8.4 GB), and start the app "
+        "with --fold-model esmfold_v1 (or set ESMFOLD_MODEL). The other tabs keep working without it."
     )
     local = is_local_path(model_id)
     if local and not Path(model_id).expanduser().is_dir():

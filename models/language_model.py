@@ -62,9 +62,9 @@ def centred_window(length: int, index: int, window: int) -> tuple[int, int]:
 def unavailable_message(spec: str, error: BaseException) -> str:
     """One message in our own words: what is missing, why, and the fix (no library sentences)."""
     fix = (
-        "Fix: download it once where there is network (`hf download facebook/esm2_t12_35M_UR50D "
-        "--local-dir esm2_t12_35M`, about 140 MB) and start the app with --lm-model esm2_t12_35M "
-        "(or set ESM_LM_MODEL). The other readouts keep working."
+        "Fix: download it once where there is network, with the command "
+        "hf download facebook/esm2_t12_35M_UR50D --local-dir esm2_t12_35M (about 140 MB), and start "
+        "the app with --lm-model esm2_t12_35M (or set ESM_LM_MODEL). The other readouts keep working."
     )
     if isinstance(error, _NotAMaskedLanguageModel):
         return f"The checkpoint {spec} cannot give language-model scores: {error}. {fix}"

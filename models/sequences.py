@@ -6,6 +6,7 @@ and the same messages. Pure Python: importing this module must never pull in tor
 
 from __future__ import annotations
 
+import hashlib
 import string
 import unicodedata
 from dataclasses import dataclass
@@ -151,11 +152,22 @@ def _build_record(rec: _RecordBuilder, multi: bool) -> Protein:
         raise SequenceError(
             f"{where}{len(rec.chains)} chains; at most {MAX_CHAINS} (PDB chain ids A-Z) are supported."
         )
+    chains = tuple("".join(c) for c in rec.chains)
+    named = bool((rec.header or "").split())
     return Protein(
-        id=rec.id,
-        chains=tuple("".join(c) for c in rec.chains),
+        id=rec.id if named else content_name(chains),
+        chains=chains,
         description=(rec.header or "").strip(),
     )
+
+
+def content_name(chains: tuple[str, ...]) -> str:
+    """The name of a record without one, from what it is: `seq_MQIFVK_76aa_1a2b3c` (its first
+    residues, its length, and a digest of the whole sequence), the same for the same sequence
+    every time and different for two different proteins (`sequence_1` named them all alike)."""
+    sequence = ":".join(chains)
+    digest = hashlib.sha1(sequence.encode()).hexdigest()[:6]
+    return f"seq_{chains[0][:6]}_{sum(map(len, chains))}aa_{digest}"
 
 
 def parse(

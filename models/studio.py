@@ -143,7 +143,10 @@ class Studio:
                 return (
                     f"loading ESMFold from {self.config.fold_model}, then folding {protein.length:,} residues"
                 )
-            return f"loading ESMFold (first time: ~8.4 GB download), then folding {protein.length:,} residues"
+            return (
+                f"looking for the ESMFold weights ({self.config.fold_model}) in the local cache and on the "
+                f"Hub (first time: about 8.4 GB to download), then folding {protein.length:,} residues"
+            )
         return f"folding {protein.length:,} residues"
 
     def retry_fold_model(self) -> None:

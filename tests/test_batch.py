@@ -411,7 +411,7 @@ def test_batch_endpoint_through_gradio_client(client, tmp_path):
     status, table, archive = client.predict(
         handle_file(str(fasta)), ["ptm", "localization"], api_name="/batch"
     )
-    assert "2 of 3 records predicted" in status
+    assert "3 records: 2 analysed." in status and "1 could not be read" in status
     assert table["headers"][:1] == ["id"] and "top localization (%)" in table["headers"]
     percent = table["headers"].index("top localization (%)")
     ubq, bad, insulin = table["data"]

@@ -210,7 +210,7 @@ def test_batch_tab_uploads_a_fasta_and_offers_table_and_zip(page, tmp_path):
     page.get_by_role("tab", name="Batch").click()
     page.locator("#batch-upload input[type=file]").set_input_files(str(fasta))
     page.locator("#batch-button").click()
-    page.locator("#batch-status").get_by_text("2 of 3 records predicted").wait_for(timeout=120_000)
+    page.locator("#batch-status").get_by_text("3 records: 2 analysed").wait_for(timeout=120_000)
     table = page.locator("#batch-table").inner_text()
     assert "ubq" in table and "'@' at residue 4" in table and "<img" in table  # shown as text
     assert page.evaluate("window.__pwned") is False
@@ -229,7 +229,7 @@ def test_a_batch_row_opens_in_the_tabs(page, tmp_path):
     page.get_by_role("tab", name="Batch").click()
     page.locator("#batch-upload input[type=file]").set_input_files(str(fasta))
     page.locator("#batch-button").click()
-    page.locator("#batch-status").get_by_text("2 of 2 records predicted").wait_for(timeout=120_000)
+    page.locator("#batch-status").get_by_text("2 records: 2 analysed").wait_for(timeout=120_000)
     page.locator("#batch-table").get_by_text("ubq", exact=True).first.click()
     page.wait_for_function(
         "() => document.querySelector('#sequence-input textarea').value.startsWith('>ubq')", timeout=30_000

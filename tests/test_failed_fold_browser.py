@@ -123,8 +123,48 @@ def test_a_batch_row_opened_after_a_failed_fold_keeps_its_analysis(page, failing
     page.get_by_role("tab", name="Batch").click()
     page.locator("#batch-upload input[type=file]").set_input_files(str(fasta))
     page.locator("#batch-button").click()
-    page.locator("#batch-status").get_by_text("2 of 2").wait_for(timeout=120_000)
+    page.locator("#batch-status").get_by_text("2 records: 2 analysed").wait_for(timeout=120_000)
     page.locator("#batch-table").get_by_text("ubq", exact=True).first.click()
     page.locator("#status-line").get_by_text("ubq").wait_for(timeout=30_000)
     _wait_for_failed_fold(page, kind)
     _assert_analysis_tabs_filled(page, tmp_path, "batch-row-failed-fold")
+
+
+@pytest.mark.parametrize("failing_app", ["unavailable"], indirect=True)
+def test_a_batch_with_structure_counts_each_task_and_says_a_shared_error_once(page, failing_app, tmp_path):
+    fasta = tmp_path / "three.fasta"
+    fasta.write_text(
+        f">ubiquitin_human\n{UBIQUITIN}\n>crambin_plant\nTTCCPSIVARSNFNVCRLPGTPEAICATYTGCIIIPGATCPGDYAN\n"
+        ">short\nMKKLLEEKAGK\n"
+    )
+    page.get_by_role("tab", name="Batch").click()
+    page.locator("#batch-tasks").get_by_text("structure", exact=True).click()
+    page.locator("#batch-upload input[type=file]").set_input_files(str(fasta))
+    page.locator("#batch-button").click()
+    status = page.locator("#batch-status")
+    status.get_by_text("3 records: 3 analysed, 0 folded (why not: note 1)").wait_for(timeout=120_000)
+    body = page.locator("body").inner_text()
+    assert body.count("does not exist") == 1, "the shared ESMFold message must be said once"
+    table = page.locator("#batch-table")
+    assert table.inner_text().count("see note 1 above") == 3
+    # No word is broken across lines: a one-word cell (an id, a status) renders as one line box.
+    broken = page.evaluate(
+        """() => [...document.querySelectorAll('#batch-table td')]
+            .filter(td => td.getClientRects().length && /^\\S+$/.test(td.innerText.trim()))
+            .filter(td => { const r = document.createRange(); r.selectNodeContents(td);
+                            const tops = new Set([...r.getClientRects()].map(x => Math.round(x.top)));
+                            return tops.size > 1; })
+            .map(td => td.innerText.trim())"""
+    )
+    assert broken == [], f"words broken across lines: {broken}"
+    # Every row can be reached: the table is not a scroll box that hides its last row.
+    last = table.get_by_text("short", exact=True).first
+    last.scroll_into_view_if_needed()
+    assert last.is_visible()
+    scroll_boxes = page.evaluate(
+        """() => [...document.querySelectorAll('#batch-table *')]
+            .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowY))
+            .filter(e => e.scrollHeight > e.clientHeight + 2).length"""
+    )
+    assert scroll_boxes == 0
+    _screenshot(page, "batch-structure-unavailable")

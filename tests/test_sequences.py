@@ -6,6 +6,7 @@ however odd, escapes as anything but a `SequenceError`, and that well-formed FAS
 
 from __future__ import annotations
 
+import hashlib
 import re
 import string
 
@@ -21,6 +22,7 @@ from models.sequences import (
     Protein,
     SequenceError,
     check_foldable,
+    content_name,
     parse,
     parse_one,
 )
@@ -55,7 +57,16 @@ def fold_error(protein: Protein, max_length: int) -> str:
 
 
 def test_plain_sequence_is_one_headerless_record():
-    assert parse("MKVLAAGG") == [Protein(id="sequence_1", chains=("MKVLAAGG",), description="")]
+    digest = hashlib.sha1(b"MKVLAAGG").hexdigest()[:6]
+    assert parse("MKVLAAGG") == [Protein(id=f"seq_MKVLAA_8aa_{digest}", chains=("MKVLAAGG",), description="")]
+
+
+def test_a_record_without_a_name_is_named_from_its_content():
+    (first,), (again,), (other,) = parse("MKVLAAGG"), parse("mkvlaagg\n"), parse("MKVLAAGA")
+    assert first.id == again.id  # stable for the same sequence
+    assert first.id != other.id  # two proteins never share a name
+    (complex_,) = parse("GIVEQC:FVNQHL")
+    assert complex_.id.startswith("seq_GIVEQC_12aa_")
 
 
 def test_fasta_header_gives_id_and_description():
@@ -74,7 +85,7 @@ def test_header_whitespace_is_trimmed_and_indented_header_is_still_a_header():
 
 def test_empty_header_falls_back_to_numbered_id():
     proteins = parse(">\nMKV\n>named\nGG\n>   \nAA")
-    assert [p.id for p in proteins] == ["sequence_1", "named", "sequence_3"]
+    assert [p.id for p in proteins] == [content_name(("MKV",)), "named", content_name(("AA",))]
     assert proteins[0].description == ""
 
 
@@ -529,7 +540,7 @@ def test_property_round_trip_fasta(case):
     assert protein.sequence == ":".join(chains)
     assert protein.length == sum(map(len, chains))
     if header is None:
-        assert protein.id == "sequence_1"
+        assert protein.id == content_name(chains)
     else:
         assert protein.id == header.split()[0]
         assert protein.description == header.strip()
