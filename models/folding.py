@@ -127,10 +127,10 @@ class Folder(LoadsOnFirstUse):
         )
 
     def _load_model(self):
+        options = loading_options(self.model_id)  # an unreachable Hub fails here in seconds
         from transformers import EsmForProteinFolding
 
         started = time.perf_counter()
-        options = loading_options(self.model_id)  # an unreachable Hub fails here in seconds
         model = EsmForProteinFolding.from_pretrained(self.model_id, dtype=torch.float32, **options)
         model = model.float().eval()
         if self.device.type == "cuda":

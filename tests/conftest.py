@@ -57,3 +57,6 @@ def client(app_url):
     from gradio_client import Client
 
     return Client(app_url, verbose=False)
+
+
+from tests.browser import browser, page  # noqa: E402, F401 - the browser fixtures, for every test module

@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
+from tests.browser import ARGS, CHROMIUM, _screenshot  # noqa: F401 - shared with other browser tests
 from tests.conftest import INSULIN_A, INSULIN_B, UBIQUITIN
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,45 +17,6 @@ pytestmark = [
         reason="Debian's chromium is not installed (the README test command installs it)",
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, app_url):
-    context = browser.new_context(viewport={"width": 1400, "height": 1400})
-    page = context.new_page()
-    outside: list[str] = []
-
-    def offline(route):
-        # The page must need nothing from outside this machine; record and refuse anything else.
-        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", offline)
-    page.goto(app_url)
-    yield page
-    context.close()
-    assert outside == [], f"page tried to reach the network: {outside[:5]}"
-
-
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"  # screenshots, not committed
-
-
-def _screenshot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def _screenshot_every_tab(page, prefix: str) -> None:
@@ -245,7 +195,6 @@ def test_a_batch_row_opens_in_the_tabs(page, tmp_path):
 def test_a_full_queue_tells_users_the_app_is_busy(browser, tiny_fold_model, tmp_path):
     import random
     import sys
-    from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
     from load_test import running_app

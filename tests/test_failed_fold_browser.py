@@ -9,8 +9,9 @@ import io
 
 import pytest
 
+from tests.browser import _screenshot
 from tests.conftest import UBIQUITIN
-from tests.test_browser import ARGS, CHROMIUM, _screenshot, _visible_plot
+from tests.test_browser import _visible_plot
 
 pytestmark = pytest.mark.browser
 
@@ -20,16 +21,6 @@ FAILURES = {
     "out-of-memory": ("tests/faulty_app.py fold-oom", "stage-failed"),
     "too-long": ("--max-fold-length 50 (ubiquitin has 76)", "stage-unavailable"),
 }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module", params=list(FAILURES))
