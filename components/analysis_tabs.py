@@ -27,8 +27,7 @@ from components.contacts_view import (
     write_contact_files,
 )
 from components.percentages import class_percentages, split_percentages
-from components.reveal import revealed
-from components.structure_tab import error_html
+from components.structure_tab import FILLED, error_html
 from components.structure_viewer import placeholder, render_structure
 from components.trust import (
     closeness_sentence,
@@ -100,12 +99,6 @@ class AnalysisTabs:
     contacts: ContactsTab
 
     @property
-    def hideable(self) -> list:
-        """Plots and downloads, shown only once they hold something (components/reveal.py)."""
-        ptm, loc, con = self.ptm, self.localization, self.contacts
-        return [ptm.plot, ptm.csv, loc.plot, loc.embeddings, con.plot, con.files]
-
-    @property
     def outputs(self) -> list:
         """Every component the Analyze event may change, in the /analyze API's return order."""
         ptm, loc, con = self.ptm, self.localization, self.contacts
@@ -149,7 +142,7 @@ def build_localization_tab() -> LocalizationTab:
     subject = _subject("Localization: protein")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            plot = gr.Plot(label="Localization plot", elem_id="localization-plot", visible=False)
+            plot = gr.Plot(label="Localization plot", elem_id="localization-plot", elem_classes=FILLED)
         with gr.Column(scale=2):
             summary = gr.HTML("", label="Localization summary", elem_id="localization-summary")
             with gr.Accordion("Probabilities (JSON)", open=False):
@@ -158,7 +151,7 @@ def build_localization_tab() -> LocalizationTab:
                 label="ESM-2 embeddings (.npy: per residue L × D float16, and the mean)",
                 file_count="multiple",
                 elem_id="embeddings-download",
-                visible=False,
+                elem_classes=FILLED,
             )
     return LocalizationTab(subject, plot, summary, probabilities, embeddings)
 
@@ -174,7 +167,7 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
         0.0, 1.0, value=DEFAULT_THRESHOLD, step=0.01, label="Threshold", elem_id="ptm-threshold"
     )
     trust = gr.HTML(ptm_trust_html(site_cards, DEFAULT_THRESHOLD), label="PTM trust", elem_id="ptm-trust-box")
-    plot = gr.Plot(label="PTM probability", elem_id="ptm-plot", visible=False)
+    plot = gr.Plot(label="PTM probability", elem_id="ptm-plot", elem_classes=FILLED)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             empty = gr.HTML("", label="PTM sites: none above the threshold", elem_id="ptm-empty-box")
@@ -185,7 +178,7 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
                 elem_id="ptm-table",
                 max_height=420,
             )
-            csv_file = gr.File(label="All candidate sites (.csv)", elem_id="ptm-csv", visible=False)
+            csv_file = gr.File(label="All candidate sites (.csv)", elem_id="ptm-csv", elem_classes=FILLED)
         with gr.Column(scale=2):
             viewer = gr.HTML(placeholder(NO_FOLD_YET, 360), label="PTM sites in 3D", elem_id="ptm-viewer")
     with gr.Accordion("Sites (JSON)", open=False):
@@ -198,7 +191,7 @@ def build_contacts_tab() -> ContactsTab:
     note = gr.HTML("", label="Contacts note", elem_id="contacts-note")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            plot = gr.Plot(label="Contact map", elem_id="contacts-plot", visible=False)
+            plot = gr.Plot(label="Contact map", elem_id="contacts-plot", elem_classes=FILLED)
         with gr.Column(scale=2):
             top = gr.Dataframe(
                 headers=TOP_CONTACT_COLUMNS,
@@ -211,7 +204,7 @@ def build_contacts_tab() -> ContactsTab:
                 label="Contact maps (.csv: pairs > 0.1; .npy: the whole map)",
                 file_count="multiple",
                 elem_id="contacts-download",
-                visible=False,
+                elem_classes=FILLED,
             )
     viewer = gr.HTML(
         placeholder(NO_FOLD_YET_CONTACTS, 360), label="Top contacts in 3D", elem_id="contacts-viewer"
@@ -299,7 +292,7 @@ def cleared_analysis(tabs: AnalysisTabs) -> dict:
         tabs.ptm.trust: gr.skip(),  # the cards' figures do not belong to a protein: they stay
         **{subject: "" for subject in (tabs.ptm.subject, tabs.localization.subject, tabs.contacts.subject)},
     }
-    return revealed(cleared, tabs.hideable)
+    return cleared
 
 
 def block_diagonal(maps: list[np.ndarray]) -> np.ndarray:
@@ -373,7 +366,7 @@ def analysis_outputs(
             for letter, a in chains
         ),  # fmt: skip
     }
-    return revealed(outputs, tabs.hideable)
+    return outputs
 
 
 def structure_views(
@@ -402,7 +395,7 @@ def structure_views(
         + f"<p>{html.escape(note)}</p>",
         con.viewer: _contacts_viewer(structure, chains, script_url),
     }
-    return revealed(views, tabs.hideable)
+    return views
 
 
 def fold_viewer_placeholders(tabs: AnalysisTabs, why_not: str | None = None) -> dict:

@@ -21,8 +21,7 @@ import gradio as gr
 import plotly.graph_objects as go
 
 from components.analysis_tabs import subject_html
-from components.reveal import revealed
-from components.structure_tab import error_html
+from components.structure_tab import FILLED, error_html
 from components.structure_viewer import placeholder, render_structure
 from models.compare import reference_in_model_frame
 from models.errors import BackboneUnavailable, LanguageModelUnavailable, SequenceError
@@ -83,11 +82,6 @@ class MutationsTab:
     heatmap: gr.Plot
     scan_csv: gr.File
     scan_json: gr.JSON
-
-    @property
-    def hideable(self) -> list:
-        """Plots and downloads, shown only once they hold something (components/reveal.py)."""
-        return [self.csv, self.plddt_plot, self.heatmap, self.scan_csv]
 
     @property
     def mutate_outputs(self) -> list:
@@ -179,8 +173,10 @@ def build_mutations_tab(studio: Any) -> MutationsTab:
                 placeholder(NOT_FOLDED, 420), label="Mutant over wild type", elem_id="mutations-viewer"
             )
         with gr.Column(scale=2):
-            plddt_plot = gr.Plot(label="ΔpLDDT per residue", elem_id="mutations-plddt", visible=False)
-            effects_csv = gr.File(label="Variant effects (.csv)", elem_id="mutations-csv", visible=False)
+            plddt_plot = gr.Plot(label="ΔpLDDT per residue", elem_id="mutations-plddt", elem_classes=FILLED)
+            effects_csv = gr.File(
+                label="Variant effects (.csv)", elem_id="mutations-csv", elem_classes=FILLED
+            )
     shown = gr.State(None)
     with gr.Accordion("Variant effects (JSON)", open=False):
         effects_json = gr.JSON(label="Variant effects (JSON)", elem_id="mutations-json")
@@ -207,8 +203,8 @@ def build_mutations_tab(studio: Any) -> MutationsTab:
             label="Scan status",
             elem_id="scan-status",
         )
-        heatmap = gr.Plot(label="Scan heatmap", elem_id="scan-heatmap", visible=False)
-        scan_csv = gr.File(label="Scan (.csv)", elem_id="scan-csv", visible=False)
+        heatmap = gr.Plot(label="Scan heatmap", elem_id="scan-heatmap", elem_classes=FILLED)
+        scan_csv = gr.File(label="Scan (.csv)", elem_id="scan-csv", elem_classes=FILLED)
         with gr.Accordion("Scan (JSON)", open=False):
             scan_json = gr.JSON(label="Scan (JSON)", elem_id="scan-json")
     return MutationsTab(
@@ -243,7 +239,7 @@ def cleared_mutations(tab: MutationsTab) -> dict:
         tab.status: "",
         tab.scan_status: "",
     }
-    return revealed(cleared, tab.hideable)
+    return cleared
 
 
 def _points(value) -> str:
@@ -470,7 +466,7 @@ def make_mutation_handlers(
             protein, report = run_mutate(sequence, variants, threshold)
         except gr.Error as error:
             message = error_html("Cannot predict these variants.", error.message)
-            return revealed({**cleared, tab.status: message}, tab.hideable)
+            return {**cleared, tab.status: message}
         data = report.to_json()
         name = safe_file_name(protein.id)
         rows = [effect_row(data["id"], effect) for effect in data["variants"]]
@@ -486,7 +482,7 @@ def make_mutation_handlers(
             tab.viewer: _viewer(report, script_url),
             tab.plddt_plot: delta_plddt_figure(report.effects, protein.chains),
         }
-        return revealed(outputs, tab.hideable)
+        return outputs
 
     def show_variant(shown: str | None, data: dict | None, event: gr.SelectData) -> dict:
         """A click on a variant's row shows that variant in 3D, or says why it cannot."""
@@ -536,20 +532,17 @@ def make_mutation_handlers(
                 tab.scan_csv: None,
                 tab.scan_json: None,
             }
-            return revealed(failed, tab.hideable)
+            return failed
         name = safe_file_name(
             f"{protein.id}.scan.{result.readout}.{result.positions[0]}-{result.positions[-1]}"
         )
-        return revealed(
-            {
+        return {
                 tab.scan_status: f"<p>{result.mutants:,} mutants of {html.escape(protein.id)} scored for "
             f"{html.escape(result.readout)} in {result.seconds:.1f} s.</p>",
             tab.heatmap: scan_figure(result),
             tab.scan_csv: _write(root, protein.sequence + name, f"{name}.csv", result.to_csv()),
             tab.scan_json: result.to_json(),
-            },
-            tab.hideable,
-        )
+            }
 
     def scan_api(sequence: str, readout: str, first: float, last: float) -> dict:
         return run_scan(sequence, readout, first, last)[1].to_json()

@@ -16,7 +16,6 @@ import gradio as gr
 import numpy as np
 
 from components.confidence_plots import pae_figure, plddt_figure
-from components.reveal import revealed
 from components.structure_viewer import COLORINGS, STYLES, placeholder, render_structure
 from models.errors import FoldingOutOfMemory, FoldingUnavailable, SequenceError
 from models.files import safe_file_name
@@ -25,6 +24,9 @@ from models.structure_export import pae_json, pdb_with_header, to_modelcif
 
 log = logging.getLogger(__name__)
 
+# A plot or download box with this class is hidden while it is empty (assets/style.css): the
+# first screen shows no empty boxes, and values stay plain (the API answers are unchanged).
+FILLED = ["shown-when-filled"]
 EMPTY_VIEWER = "Paste a sequence above and press Predict to see its predicted structure."
 
 
@@ -43,11 +45,6 @@ class StructureTab:
     retry: gr.Button  # forget a failed ESMFold load and try again on the next fold
     cif_file: gr.File  # ModelCIF (mmCIF with pLDDT, pTM, ipTM as QA metrics)
     pae_file: gr.File  # PAE in AlphaFold DB's JSON format
-
-    @property
-    def hideable(self) -> list:
-        """Shown only once they hold something (components/reveal.py)."""
-        return [self.pdb_file, self.scores_file, self.cif_file, self.pae_file, self.plddt_plot, self.pae_plot]
 
     @property
     def fold_outputs(self) -> list:
@@ -164,23 +161,23 @@ def build_structure_tab(script_url: str) -> StructureTab:
                 )
             # Stacked, not side by side: half a column is too narrow and Gradio cuts the names short.
             with gr.Column():
-                pdb_file = gr.File(label="Structure (.pdb)", elem_id="pdb-download", visible=False)
+                pdb_file = gr.File(label="Structure (.pdb)", elem_id="pdb-download", elem_classes=FILLED)
                 scores_file = gr.File(
                     label="Scores (.json: pLDDT, PAE, pTM, DSSP, RSA)",
                     elem_id="scores-download",
-                    visible=False,
+                    elem_classes=FILLED,
                 )
                 cif_file = gr.File(
-                    label="ModelCIF (.cif: pLDDT, pTM, ipTM)", elem_id="cif-download", visible=False
+                    label="ModelCIF (.cif: pLDDT, pTM, ipTM)", elem_id="cif-download", elem_classes=FILLED
                 )
                 pae_file = gr.File(
-                    label="PAE (.json, AlphaFold DB format)", elem_id="pae-download", visible=False
+                    label="PAE (.json, AlphaFold DB format)", elem_id="pae-download", elem_classes=FILLED
                 )
             with gr.Accordion("Summary (JSON)", open=False):
                 summary = gr.JSON(label="Summary (JSON)", elem_id="structure-summary")
     with gr.Row():
-        plddt_plot = gr.Plot(label="pLDDT", elem_id="plddt-plot", visible=False)
-        pae_plot = gr.Plot(label="PAE", elem_id="pae-plot", visible=False)
+        plddt_plot = gr.Plot(label="pLDDT", elem_id="plddt-plot", elem_classes=FILLED)
+        pae_plot = gr.Plot(label="PAE", elem_id="pae-plot", elem_classes=FILLED)
     pdb_state = gr.State(None)
     return StructureTab(
         viewer, pdb_file, summary, status, plddt_plot, pae_plot, scores_file, style, coloring, pdb_state,
@@ -196,7 +193,7 @@ def cleared_structure(tab: StructureTab, message: str = EMPTY_VIEWER) -> dict:
         tab.status: "",
         tab.retry: gr.update(visible=False),
     }
-    return revealed(cleared, tab.hideable)
+    return cleared
 
 
 def failed_outputs(tab: StructureTab, title: str, message: str) -> dict:
@@ -283,7 +280,7 @@ def structure_outputs(
         tab.cif_file: downloads.cif,
         tab.pae_file: downloads.pae,
     }
-    return revealed(outputs, tab.hideable)
+    return outputs
 
 
 def make_fold_handler(studio: Any, tab: StructureTab, script_url: str, download_root: Path | None = None):

@@ -20,6 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from components.structure_tab import (
+    FILLED,
     StructureTab,
     coloring_control,
     drawn_coloring,
@@ -71,7 +72,7 @@ def build_workbench_panel() -> WorkbenchPanel:
         compare_button = gr.Button("Compare (TM-align)", elem_id="compare-button")
         compare_summary = gr.HTML("", label="Comparison", elem_id="compare-summary")
         distance_plot = gr.Plot(
-            label="Cα distance after superposition", elem_id="distance-plot", visible=False
+            label="Cα distance after superposition", elem_id="distance-plot", elem_classes=FILLED
         )
         with gr.Accordion("Comparison (JSON)", open=False):
             compare_json = gr.JSON(label="Comparison (JSON)", elem_id="compare-json")
@@ -183,7 +184,7 @@ def make_compare_handler(studio: Any, tab: StructureTab, panel: WorkbenchPanel, 
             return {
                 panel.compare_json: {"error": message},
                 panel.compare_summary: error_html("Cannot compare.", message),
-                panel.distance_plot: gr.update(value=None, visible=False),
+                panel.distance_plot: None,
             }
 
         if not shown or shown.get("ca") is None:
@@ -203,7 +204,7 @@ def make_compare_handler(studio: Any, tab: StructureTab, panel: WorkbenchPanel, 
         return {
             panel.compare_json: answer,
             panel.compare_summary: comparison_sentence(answer, len(shown["sequence"]), len(reference.ca)),
-            panel.distance_plot: gr.update(value=distance_figure(answer["per_residue"]), visible=True),
+            panel.distance_plot: distance_figure(answer["per_residue"]),
             tab.viewer: viewer,
             **coloring_control(tab, kind, coloring),
         }
