@@ -340,6 +340,7 @@ def test_mutations_tab_predicts_variants_and_scans_a_site(page):
     page.locator("#mutations-table").get_by_text("E48R", exact=True).filter(visible=True).first.click()
     viewer.get_by_text("E48R was not predicted: E48R: residue 48 is K, not E.").wait_for(timeout=30_000)
     assert viewer.locator("iframe").count() == 0
+    page.locator("#scan-accordion").get_by_text("Site-saturation scan").click()  # closed until opened
     readout = page.locator("#scan-readout input")
     readout.fill("SUMOylation K29")
     readout.press("Enter")
@@ -374,6 +375,7 @@ def test_a_complex_variant_names_its_chain_and_shows_it_on_that_chain(page):
     viewer.wait_for(timeout=30_000)  # the mutant complex, folded, over the wild type
     assert '"chain": "B", "resi": 1}' in viewer.get_attribute("srcdoc")  # the stick is on chain B
     # The scan offers each chain's readouts under its letter; a site proposes its range in B.
+    page.locator("#scan-accordion").get_by_text("Site-saturation scan").click()  # closed until opened
     readout = page.locator("#scan-readout input")
     readout.fill("B: SUMOylation K29")
     readout.press("Enter")
