@@ -131,7 +131,7 @@ def make_predict_handler(
             reason = folding.text.removeprefix("not folded: ")
             yield {
                 **analysed,
-                **fold_viewer_placeholders(analysis, f"this protein was not folded ({reason})."),
+                **fold_viewer_placeholders(analysis, f"this protein was not folded ({reason.rstrip('.')})."),
                 structure.viewer: viewer,
                 structure.status: error_html("Not folded.", reason),
                 status: status_line(protein, stages),
