@@ -28,7 +28,12 @@ from components.plot_link import PAGE_SCRIPT
 from components.predict_flow import make_predict_handler, make_retry_handler
 from components.sequence_input import build_sequence_input
 from components.share_link import OPEN_SCRIPT, build_share_link
-from components.structure_tab import build_structure_tab, make_fold_handler, make_restyle_handler
+from components.structure_tab import (
+    build_structure_tab,
+    make_coloring_sync,
+    make_fold_handler,
+    make_restyle_handler,
+)
 from components.workbench import build_workbench_panel, make_compare_handler, make_inspect_handler
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "assets" / "style.css"
@@ -129,8 +134,7 @@ def build_page(
         predict_event = {
             "fn": predict,
             "inputs": [sequence.text, ptm.threshold, structure.style, structure.coloring],
-            # The colour control last: page-only, after what the /predict API has always returned.
-            "outputs": [status, *structure.fold_outputs, *analysis.outputs, structure.coloring],
+            "outputs": [status, *structure.fold_outputs, *analysis.outputs],
             "concurrency_limit": 1,  # the fold inside is memory-bound: one at a time, like /fold
             "concurrency_id": "fold",
             "show_progress": "hidden",  # the status line is the progress
@@ -201,14 +205,20 @@ def build_page(
         )
         inspect = make_inspect_handler(studio, structure, workbench, sequence.text, script_url)
         inspect_outputs = [*structure.fold_outputs, sequence.text, workbench.chain, workbench.notes]
-        inspect_outputs.append(structure.coloring)  # page-only, after what /inspect has always returned
+        sync_coloring = {  # page-only: "Colour by" shows what an opened file is drawn with
+            "fn": make_coloring_sync(structure),
+            "inputs": [structure.pdb_state, structure.coloring],
+            "outputs": structure.coloring,
+            "api_visibility": "private",
+            "show_progress": "hidden",
+        }
         workbench.upload.upload(
             inspect,
             inputs=[workbench.upload],
             outputs=inspect_outputs,
             api_name="open_structure",  # the page's upload; /inspect (below) is the API
             api_visibility="private",
-        ).then(
+        ).then(**sync_coloring).then(
             lambda: cleared_analysis(analysis) | {status: ""},
             outputs=[status, *analysis.outputs],
             api_visibility="private",
@@ -221,7 +231,7 @@ def build_page(
             api_description="A structure file (PDB/mmCIF, plain or gzip) and a chain (empty: the first "
             "protein chain): viewer, structure file, summary (DSSP fractions; B-factor or pLDDT), plots, "
             "scores JSON with ss and rsa, the chain's sequence and what the file held.",
-        )
+        ).then(**sync_coloring)
         compare_shown, compare_files = make_compare_handler(studio, structure, workbench, script_url)
         workbench.compare_button.click(
             compare_shown,
@@ -246,7 +256,9 @@ def build_page(
         # The status line names the protein the tabs' results belong to. Once the box holds
         # something else, it says so until the next Predict redraws it (in the browser: no
         # round trip, so it is right at once however busy the server is).
-        sequence.text.change(None, js=MARK_STATUS_STALE, api_visibility="private", queue=False)
+        sequence.text.change(
+            None, inputs=sequence.text, js=MARK_STATUS_STALE, api_visibility="private", queue=False
+        )
         # A new Predict is a new protein: the variants and scan of the last one must not stay.
         predict_button.click(
             lambda: cleared_mutations(mutations),
@@ -261,7 +273,7 @@ def build_page(
             control.input(
                 restyle,
                 inputs=[structure.pdb_state, structure.style, structure.coloring],
-                outputs=structure.viewer,
+                outputs=[structure.viewer, structure.coloring],
                 api_visibility="private",
                 show_progress="hidden",
             )

@@ -29,7 +29,6 @@ from components.analysis_tabs import (
 from components.structure_tab import (
     StructureTab,
     cleared_structure,
-    coloring_control,
     error_html,
     failed_outputs,
     structure_outputs,
@@ -150,7 +149,6 @@ def make_predict_handler(
         try:
             folded = studio.fold(protein)
             outputs = structure_outputs(structure, folded, style, coloring, root, script_url)
-            outputs |= coloring_control(structure, folded.confidence_kind, coloring)
             folding.state, folding.text = DONE, f"done in {time.perf_counter() - started:.1f} s"
             if analysis.ptm.json in analysed:  # the 3D site view and the structure's contacts need the fold
                 sites = analysed[analysis.ptm.json]["sites"]

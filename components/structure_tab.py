@@ -233,12 +233,10 @@ def drawn_coloring(confidence_kind: str, coloring: str | None) -> str:
 
 
 def coloring_control(tab: StructureTab, confidence_kind: str, coloring: str | None) -> dict:
-    """The "Colour by" control showing what is drawn, offering what this structure allows."""
-    return {
-        tab.coloring: gr.update(
-            choices=colorings_for(confidence_kind), value=drawn_coloring(confidence_kind, coloring)
-        )
-    }
+    """The "Colour by" control set to what is drawn."""
+    # The choices stay the same (API callers may always name any of them): a colouring this
+    # structure cannot take is drawn as secondary structure, and the control says so.
+    return {tab.coloring: gr.update(value=drawn_coloring(confidence_kind, coloring))}
 
 
 def structure_outputs(
@@ -315,11 +313,22 @@ def make_restyle_handler(tab: StructureTab, script_url: str):
         if not shown:
             return {}
         residues = [tuple(r) for r in shown["residues"]]
-        coloring = drawn_coloring(shown.get("confidence", "pLDDT"), coloring)
+        kind = shown.get("confidence", "pLDDT")
+        drawn = drawn_coloring(kind, coloring)
         return {
             tab.viewer: render_structure(
-                shown["pdb"], script_url, style, coloring, residues=residues, ss=shown.get("ss")
-            )
+                shown["pdb"], script_url, style, drawn, residues=residues, ss=shown.get("ss")
+            ),
+            **coloring_control(tab, kind, coloring),
         }
 
     return restyle
+
+
+def make_coloring_sync(tab: StructureTab):
+    """After a structure is shown (an opened file): the "Colour by" control says what is drawn."""
+
+    def sync(shown: dict | None, coloring: str) -> dict:
+        return coloring_control(tab, shown.get("confidence", "pLDDT"), coloring) if shown else {}
+
+    return sync

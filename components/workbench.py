@@ -156,7 +156,6 @@ def make_inspect_handler(
         shown = structure.chain_letters[0] if structure.chain_letters else None
         return {
             **structure_outputs(tab, structure, "cartoon", "pLDDT", root, script_url),
-            **coloring_control(tab, structure.confidence_kind, "pLDDT"),
             text: f">{structure.id}\n{''.join(structure.chains)}",
             panel.chain: gr.update(choices=list(summary.get("chains") or {}), value=shown),
             panel.notes: notes_html(summary),
