@@ -45,8 +45,8 @@ class WorkbenchPanel:
     compare_button: gr.Button
     compare_json: gr.JSON
     distance_plot: gr.Plot
-    compare_summary: gr.HTML  # the comparison in one sentence, with units
     pairing: gr.Radio  # residue pairs from TM-align's search, or from a sequence alignment
+    compare_summary: gr.HTML  # the comparison in one sentence, with units
 
 
 def build_workbench_panel() -> WorkbenchPanel:
