@@ -60,3 +60,13 @@ def _screenshot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+
+
+def open_batch_row(page, fasta, records: int, row_id: str) -> None:
+    """Run the Batch tab on `fasta` (analysis tasks), wait for it, then click the row `row_id`."""
+    page.get_by_role("tab", name="Batch").click()
+    page.locator("#batch-upload input[type=file]").set_input_files(str(fasta))
+    page.locator("#batch-button").click()
+    done = page.locator("#batch-status").get_by_text(f"{records} records: {records} analysed")
+    done.wait_for(timeout=120_000)
+    page.locator("#batch-table").get_by_text(row_id, exact=True).first.click()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import ARGS, CHROMIUM, _screenshot  # noqa: F401 - shared with other browser tests
+from tests.browser import _screenshot, open_batch_row
 from tests.conftest import INSULIN_A, INSULIN_B, UBIQUITIN
 
 pytestmark = [
@@ -176,11 +176,7 @@ def test_batch_tab_uploads_a_fasta_and_offers_table_and_zip(page, tmp_path):
 def test_a_batch_row_opens_in_the_tabs(page, tmp_path):
     fasta = tmp_path / "two.fasta"
     fasta.write_text(f">first\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n>ubq ubiquitin\n{UBIQUITIN}\n")
-    page.get_by_role("tab", name="Batch").click()
-    page.locator("#batch-upload input[type=file]").set_input_files(str(fasta))
-    page.locator("#batch-button").click()
-    page.locator("#batch-status").get_by_text("2 records: 2 analysed").wait_for(timeout=120_000)
-    page.locator("#batch-table").get_by_text("ubq", exact=True).first.click()
+    open_batch_row(page, fasta, 2, "ubq")
     page.wait_for_function(
         "() => document.querySelector('#sequence-input textarea').value.startsWith('>ubq')", timeout=30_000
     )

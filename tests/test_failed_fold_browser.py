@@ -9,7 +9,7 @@ import io
 
 import pytest
 
-from tests.browser import _screenshot
+from tests.browser import _screenshot, open_batch_row
 from tests.conftest import UBIQUITIN
 from tests.test_browser import _visible_plot
 
@@ -111,11 +111,7 @@ def test_a_batch_row_opened_after_a_failed_fold_keeps_its_analysis(page, failing
     kind, _ = failing_app
     fasta = tmp_path / "two.fasta"
     fasta.write_text(f">first\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n>ubq ubiquitin\n{UBIQUITIN}\n")
-    page.get_by_role("tab", name="Batch").click()
-    page.locator("#batch-upload input[type=file]").set_input_files(str(fasta))
-    page.locator("#batch-button").click()
-    page.locator("#batch-status").get_by_text("2 records: 2 analysed").wait_for(timeout=120_000)
-    page.locator("#batch-table").get_by_text("ubq", exact=True).first.click()
+    open_batch_row(page, fasta, 2, "ubq")
     page.locator("#status-line").get_by_text("ubq").wait_for(timeout=30_000)
     _wait_for_failed_fold(page, kind)
     _assert_analysis_tabs_filled(page, tmp_path, "batch-row-failed-fold")
