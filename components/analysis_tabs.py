@@ -285,14 +285,13 @@ ANSWERS = {"localization": localization_json_for, "ptm": ptm_json_for, "contacts
 
 def cleared_analysis(tabs: AnalysisTabs) -> dict:
     """Every analysis output emptied: nothing from an earlier protein may pass for this one's."""
-    cleared = {
+    return {
         **{component: None for component in tabs.outputs},
         tabs.ptm.viewer: placeholder(NO_FOLD_YET, 360),
         tabs.contacts.viewer: placeholder(NO_FOLD_YET_CONTACTS, 360),
         tabs.ptm.trust: gr.skip(),  # the cards' figures do not belong to a protein: they stay
         **{subject: "" for subject in (tabs.ptm.subject, tabs.localization.subject, tabs.contacts.subject)},
     }
-    return cleared
 
 
 def block_diagonal(maps: list[np.ndarray]) -> np.ndarray:
@@ -324,7 +323,7 @@ def analysis_outputs(
         for letter, a in chains
     ]
     subject = subject_html(protein)
-    outputs = {
+    return {
         tabs.status: "",
         loc.subject: subject,
         loc.plot: localization_figure(
@@ -366,7 +365,6 @@ def analysis_outputs(
             for letter, a in chains
         ),  # fmt: skip
     }
-    return outputs
 
 
 def structure_views(
@@ -388,14 +386,13 @@ def structure_views(
             note = "Upper triangle: ESM-2; lower triangle: the ESMFold structure's Cβ contacts."
     if len(chains) > 1:
         note += " Each chain is analysed as its own protein: pairs between chains are not predicted."
-    views = {
+    return {
         ptm.viewer: viewer,
         con.plot: contacts_figure(block_diagonal([a.contacts for _, a in chains]), structure_contacts),
         con.note: contacts_trust_html(read_contacts_card(), studio.annotator.backbone.weights_sha256)
         + f"<p>{html.escape(note)}</p>",
         con.viewer: _contacts_viewer(structure, chains, script_url),
     }
-    return views
 
 
 def fold_viewer_placeholders(tabs: AnalysisTabs, why_not: str | None = None) -> dict:

@@ -232,14 +232,13 @@ def build_mutations_tab(studio: Any) -> MutationsTab:
 
 def cleared_mutations(tab: MutationsTab) -> dict:
     """Every variant and scan output emptied (a new protein is being predicted)."""
-    cleared = {
+    return {
         **{component: None for component in (*tab.mutate_outputs, *tab.scan_outputs)},
         tab.viewer: placeholder(NOT_FOLDED, 420),
         tab.subject: "",
         tab.status: "",
         tab.scan_status: "",
     }
-    return cleared
 
 
 def _points(value) -> str:
@@ -470,7 +469,7 @@ def make_mutation_handlers(
         data = report.to_json()
         name = safe_file_name(protein.id)
         rows = [effect_row(data["id"], effect) for effect in data["variants"]]
-        outputs = {
+        return {
             tab.shown: sequence,
             tab.subject: subject_html(protein),
             tab.status: status_html(data),
@@ -482,7 +481,6 @@ def make_mutation_handlers(
             tab.viewer: _viewer(report, script_url),
             tab.plddt_plot: delta_plddt_figure(report.effects, protein.chains),
         }
-        return outputs
 
     def show_variant(shown: str | None, data: dict | None, event: gr.SelectData) -> dict:
         """A click on a variant's row shows that variant in 3D, or says why it cannot."""

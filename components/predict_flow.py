@@ -146,32 +146,30 @@ def make_predict_handler(
         }
 
         started = time.perf_counter()
+        analysed_ok = analysis.ptm.json in analysed  # the analysis tabs have results to add 3D to
+        why_not = None  # the fold's failure in a few words, for the analysis tabs' 3D boxes
         try:
             folded = studio.fold(protein)
             outputs = structure_outputs(structure, folded, style, coloring, root, script_url)
             folding.state, folding.text = DONE, f"done in {time.perf_counter() - started:.1f} s"
-            if analysis.ptm.json in analysed:  # the 3D site view and the structure's contacts need the fold
+            if analysed_ok:  # the 3D site view and the structure's contacts need the fold
                 sites = analysed[analysis.ptm.json]["sites"]
                 outputs |= structure_views(studio, analysis, protein, chains, sites, script_url)
         except FoldingUnavailable as error:
             outputs = unavailable_outputs(structure, str(error))
             folding.state, folding.text = UNAVAILABLE, str(error)
-            outputs |= fold_viewer_placeholders(analysis, "ESMFold is not available (see the Structure tab).")
+            why_not = "ESMFold is not available (see the Structure tab)."
         except FoldingOutOfMemory as error:
             outputs = failed_outputs(structure, "Folding failed.", str(error))
             folding.state, folding.text = FAILED, str(error)
-            outputs |= fold_viewer_placeholders(
-                analysis, "the fold ran out of memory (see the Structure tab)."
-            )
+            why_not = "the fold ran out of memory (see the Structure tab)."
         except Exception:
             log.exception("Folding failed")
             outputs = failed_outputs(structure, "Folding failed.", LOGGED)
             folding.state, folding.text = FAILED, LOGGED
-            outputs |= fold_viewer_placeholders(analysis, "the fold failed (see the Structure tab).")
-        if analysis.ptm.json not in analysed:  # no analysis: no 3D boxes to fill on its tabs
-            outputs = {
-                k: v for k, v in outputs.items() if k not in (analysis.ptm.viewer, analysis.contacts.viewer)
-            }
+            why_not = "the fold failed (see the Structure tab)."
+        if why_not and analysed_ok:
+            outputs |= fold_viewer_placeholders(analysis, why_not)
         yield {**analysed, **outputs, status: status_line(protein, stages)}
 
     return predict

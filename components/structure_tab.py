@@ -187,13 +187,12 @@ def build_structure_tab(script_url: str) -> StructureTab:
 
 def cleared_structure(tab: StructureTab, message: str = EMPTY_VIEWER) -> dict:
     """Every structure output emptied: no earlier protein's structure may pass for this one's."""
-    cleared = {
+    return {
         **{component: None for component in tab.fold_outputs},
         tab.viewer: placeholder(message),
         tab.status: "",
         tab.retry: gr.update(visible=False),
     }
-    return cleared
 
 
 def failed_outputs(tab: StructureTab, title: str, message: str) -> dict:
@@ -219,17 +218,11 @@ def unavailable_outputs(tab: StructureTab, message: str) -> dict:
     }
 
 
-def colorings_for(confidence_kind: str) -> list[str]:
-    """The colourings a structure offers: an experimental file's B-factors are no confidence,
-    so it is never painted with the pLDDT scale."""
-    return list(COLORINGS) if confidence_kind == "pLDDT" else [c for c in COLORINGS if c != "pLDDT"]
-
-
 def drawn_coloring(confidence_kind: str, coloring: str | None) -> str:
-    """The colouring actually drawn for a request: pLDDT asked of an experimental structure
-    becomes secondary structure."""
+    """The colouring actually drawn for a request: an experimental file's B-factors are no
+    confidence, so pLDDT asked of it becomes secondary structure."""
     coloring = coloring or "pLDDT"
-    return coloring if coloring in colorings_for(confidence_kind) else "secondary structure"
+    return "secondary structure" if coloring == "pLDDT" and confidence_kind != "pLDDT" else coloring
 
 
 def coloring_control(tab: StructureTab, confidence_kind: str, coloring: str | None) -> dict:
@@ -245,7 +238,7 @@ def structure_outputs(
     downloads = write_downloads(structure, root)
     residues = structure.residues()
     coloring = drawn_coloring(structure.confidence_kind, coloring)
-    outputs = {
+    return {
         tab.viewer: render_structure(
             structure.pdb, script_url, style or "cartoon", coloring, residues=residues, ss=structure.ss
         ),
@@ -278,7 +271,6 @@ def structure_outputs(
         tab.cif_file: downloads.cif,
         tab.pae_file: downloads.pae,
     }
-    return outputs
 
 
 def make_fold_handler(studio: Any, tab: StructureTab, script_url: str, download_root: Path | None = None):
