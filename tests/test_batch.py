@@ -266,6 +266,7 @@ def _scl_sample(n: int) -> str:
     return "".join(f">{entry}\n{seq[:150]}\n" for entry, seq in zip(df.index, df.seq))
 
 
+@pytest.mark.accelerate
 def test_accelerate_two_processes_merge_to_the_single_process_output(
     tiny_fold_model, real_backbone, tmp_path
 ):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 import load_test  # noqa: E402
@@ -26,6 +28,7 @@ def test_check_catches_lost_failed_and_different_answers():
     assert load_test.check(load_test.Report([load_test.Outcome(a, 0.1, answer=1)]), reference, 1) == []
 
 
+@pytest.mark.load
 def test_concurrent_users_get_their_lone_answers_and_a_full_queue_says_busy(real_backbone, capsys):
     # 8 users x 2 mixed requests against one app, compared with a fresh app answering alone;
     # then 12 simultaneous folds against a queue of 4.

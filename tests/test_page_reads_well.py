@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+import pytest
+
 from tests.browser import _screenshot
 from tests.conftest import FIXTURES, UBIQUITIN
 
@@ -36,6 +38,7 @@ def _predict(page, text: str) -> None:
     page.locator("#status-line .stage-done").nth(1).wait_for(timeout=120_000)
 
 
+@pytest.mark.browser
 def test_the_first_screen_hides_empty_boxes_until_a_predict_fills_them(page):
     empty_height = page.evaluate("document.documentElement.scrollHeight")
     for box in ("#pdb-download", "#scores-download", "#cif-download", "#pae-download", "#plddt-plot"):
@@ -54,6 +57,7 @@ def test_the_first_screen_hides_empty_boxes_until_a_predict_fills_them(page):
     page.locator("#scan-button").wait_for(state="visible", timeout=10_000)
 
 
+@pytest.mark.browser
 def test_trust_notes_and_secondary_text_meet_wcag_aa_contrast(page):
     _predict(page, ">ubiquitin\n" + UBIQUITIN)
     page.get_by_role("tab", name="PTM sites").click()
@@ -90,6 +94,7 @@ def _compare_with(page, name: str) -> None:
     page.locator("#distance-plot .main-svg").first.wait_for(state="visible", timeout=60_000)
 
 
+@pytest.mark.browser
 def test_an_experimental_entry_is_never_painted_as_plddt(page):
     _open(page, "pdb1ubi.pdb")
     coloring = page.locator("#viewer-coloring")
@@ -109,6 +114,7 @@ def test_an_experimental_entry_is_never_painted_as_plddt(page):
     assert coloring.get_by_label("secondary structure").is_checked()
 
 
+@pytest.mark.browser
 def test_compare_says_its_result_in_a_sentence(page):
     _open(page, "pdb1ubi.pdb")
     _compare_with(page, "pdb1ake.pdb")
@@ -121,6 +127,7 @@ def test_compare_says_its_result_in_a_sentence(page):
     _screenshot(page, "compare-1ubi-on-1ake")
 
 
+@pytest.mark.browser
 def test_variants_table_fits_its_box_and_error_rows_say_why(page):
     _predict(page, ">ubiquitin\n" + UBIQUITIN)
     page.get_by_role("tab", name="Mutations").click()
@@ -141,6 +148,7 @@ def test_variants_table_fits_its_box_and_error_rows_say_why(page):
     _screenshot(page, "variants-table")
 
 
+@pytest.mark.browser
 def test_the_status_line_says_when_the_input_no_longer_matches_it(page):
     _predict(page, ">ubiquitin\n" + UBIQUITIN)
     line = page.locator("#status-line .status-line")
