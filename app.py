@@ -11,7 +11,7 @@ import argparse  # noqa: E402
 import logging  # noqa: E402
 import threading  # noqa: E402
 
-from models.settings import add_model_arguments  # noqa: E402 - pure Python, no torch
+from models.shared.settings import add_model_arguments  # noqa: E402 - pure Python, no torch
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -94,15 +94,15 @@ def main(argv: list[str] | None = None) -> None:
 
     import gradio as gr
 
-    from components import threedmol
     from components.page import build_page, page_css, page_head
-    from models.secondary import load_radius_table
+    from components.structure import threedmol
+    from models.structure.secondary import load_radius_table
     from models.studio import Studio, StudioConfig, default_result_cache
 
     local_js = threedmol.ensure_local_copy()
     if local_js is not None:
         gr.set_static_paths([str(local_js.parent)])
-    from models.head_cards import HeadCardError
+    from models.analysis.head_cards import HeadCardError
 
     try:
         studio = Studio(

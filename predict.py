@@ -24,14 +24,14 @@ import sys
 import time
 from pathlib import Path
 
-from models.batch_input import decode_fasta, parse_tasks, read_records
-from models.batch_output import DEFAULT_THRESHOLD, merge
-from models.batch_run import plan, run
-from models.batch_variants import EFFECTS_FILE, predict_variants, read_variants_csv
-from models.head_cards import HeadCardError
-from models.sequences import SequenceError
-from models.settings import add_model_arguments
-from models.tasks import ALL_TASKS, DEFAULT_TASKS
+from models.analysis.head_cards import HeadCardError
+from models.batch.inputs import decode_fasta, parse_tasks, read_records
+from models.batch.outputs import DEFAULT_THRESHOLD, merge
+from models.batch.run import plan, run
+from models.batch.variants import EFFECTS_FILE, predict_variants, read_variants_csv
+from models.shared.sequences import SequenceError
+from models.shared.settings import add_model_arguments
+from models.shared.tasks import ALL_TASKS, DEFAULT_TASKS
 
 MAX_INPUT_BYTES = 1024**3  # a whole proteome fits many times over; beyond this, split the file
 MAX_RECORDS = 1_000_000

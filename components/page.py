@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from components.analysis_tabs import (
+from components.analysis.tabs import (
     AnalysisTabs,
     build_contacts_tab,
     build_localization_tab,
@@ -17,24 +17,24 @@ from components.analysis_tabs import (
     make_rethreshold_handler,
     ptm_types_phrase,
 )
-from components.batch_tab import (
+from components.batch.tab import (
     DEFAULT_MAX_BATCH_FOLDS,
     DEFAULT_MAX_BATCH_RECORDS,
     build_batch_tab,
     make_batch_handler,
 )
-from components.mutations_tab import build_mutations_tab, cleared_mutations, make_mutation_handlers
-from components.plot_link import PAGE_SCRIPT
 from components.predict_flow import make_predict_handler, make_retry_handler
-from components.sequence_input import build_sequence_input
-from components.share_link import OPEN_SCRIPT, build_share_link
-from components.structure_tab import (
+from components.shared.plot_link import PAGE_SCRIPT
+from components.shared.sequence_input import build_sequence_input
+from components.shared.share_link import OPEN_SCRIPT, build_share_link
+from components.structure.tab import (
     build_structure_tab,
     make_coloring_sync,
     make_fold_handler,
     make_restyle_handler,
 )
-from components.workbench import build_workbench_panel, make_compare_handler, make_inspect_handler
+from components.structure.workbench import build_workbench_panel, make_compare_handler, make_inspect_handler
+from components.variants.tab import build_mutations_tab, cleared_mutations, make_mutation_handlers
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "assets" / "style.css"
 

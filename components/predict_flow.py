@@ -18,7 +18,7 @@ from typing import Any
 
 import gradio as gr
 
-from components.analysis_tabs import (
+from components.analysis.tabs import (
     AnalysisTabs,
     analysis_outputs,
     cleared_analysis,
@@ -26,7 +26,7 @@ from components.analysis_tabs import (
     structure_views,
     subject_html,
 )
-from components.structure_tab import (
+from components.structure.tab import (
     StructureTab,
     cleared_structure,
     error_html,
@@ -34,9 +34,9 @@ from components.structure_tab import (
     structure_outputs,
     unavailable_outputs,
 )
-from components.structure_viewer import placeholder
-from models.errors import BackboneUnavailable, FoldingOutOfMemory, FoldingUnavailable, SequenceError
-from models.sequences import check_foldable, parse_one
+from components.structure.viewer import placeholder
+from models.shared.errors import BackboneUnavailable, FoldingOutOfMemory, FoldingUnavailable, SequenceError
+from models.shared.sequences import check_foldable, parse_one
 
 log = logging.getLogger(__name__)
 

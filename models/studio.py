@@ -9,22 +9,26 @@ from pathlib import Path
 
 import numpy as np
 
-from models.annotation import DEFAULT_MAX_ANALYZE_LENGTH, HEADS_DIR, TASKS, Annotation, Annotator
-from models.backbone import DEFAULT_BACKBONE
-from models.disk_cache import DEFAULT_MAX_BYTES, DiskCache, fingerprint_path
-from models.files import cache_root
-from models.folding import DEFAULT_FOLD_MODEL, Folder
-from models.gpu import gpu_task
-from models.language_model import MaskedLanguageModel
-from models.memo import LockedLRU
-from models.mutations import DEFAULT_MAX_VARIANT_FOLDS, DEFAULT_THRESHOLD, mutate
-from models.scan import DEFAULT_MAX_SCAN_POSITIONS, scan
-from models.secondary import SecondaryStructureUnavailable, relative_accessibility, secondary_structure
-from models.sequences import Protein, check_foldable
-from models.settings import DEFAULT_LM_MODEL, DEFAULT_MAX_FOLD_LENGTH
-from models.structure import Structure
-from models.structure_file import read_structure, to_structure
-from models.tasks import BACKBONE_TASKS
+from models.analysis.annotation import DEFAULT_MAX_ANALYZE_LENGTH, HEADS_DIR, TASKS, Annotation, Annotator
+from models.analysis.backbone import DEFAULT_BACKBONE
+from models.shared.disk_cache import DEFAULT_MAX_BYTES, DiskCache, fingerprint_path
+from models.shared.files import cache_root
+from models.shared.gpu import gpu_task
+from models.shared.memo import LockedLRU
+from models.shared.sequences import Protein, check_foldable
+from models.shared.settings import DEFAULT_LM_MODEL, DEFAULT_MAX_FOLD_LENGTH
+from models.shared.tasks import BACKBONE_TASKS
+from models.structure.folding import DEFAULT_FOLD_MODEL, Folder
+from models.structure.reading import read_structure, to_structure
+from models.structure.result import Structure
+from models.structure.secondary import (
+    SecondaryStructureUnavailable,
+    relative_accessibility,
+    secondary_structure,
+)
+from models.variants.effects import DEFAULT_MAX_VARIANT_FOLDS, DEFAULT_THRESHOLD, mutate
+from models.variants.language_model import MaskedLanguageModel
+from models.variants.scan import DEFAULT_MAX_SCAN_POSITIONS, scan
 
 
 @dataclass
@@ -76,7 +80,7 @@ class Studio:
 
     def fold(self, protein: Protein) -> Structure:
         """Validate, then fold (or answer from the cache). Raises SequenceError and the
-        folding errors of `models.folding` with user-facing messages."""
+        folding errors of `models.structure.folding` with user-facing messages."""
         check_foldable(protein, self.config.max_fold_length)
         cached = self._structures.get(protein.sequence)
         if cached is None:
@@ -118,12 +122,12 @@ class Studio:
     def mutate(
         self, protein: Protein, variants_text: str, threshold: float = DEFAULT_THRESHOLD, fold: bool = True
     ):
-        """Each variant's differences from the wild type (`models.mutations.MutationReport`);
+        """Each variant's differences from the wild type (`models.variants.effects.MutationReport`);
         with `fold`, variants of an already folded wild type are folded too."""
         return mutate(self, protein, variants_text, threshold, fold, self.config.max_variant_folds)
 
     def scan(self, protein: Protein, readout: str, first, last, progress=None):
-        """A site-saturation scan of first..last (`models.scan.ScanResult`)."""
+        """A site-saturation scan of first..last (`models.variants.scan.ScanResult`)."""
         return scan(self, protein, readout, first, last, self.config.max_scan_positions, progress)
 
     def annotate(self, protein: Protein) -> Annotation:

@@ -38,9 +38,9 @@ def naive(sequences: list[str], queue) -> None:
     import torch
     from transformers import EsmModel, EsmTokenizer
 
-    from models.annotation import Annotator
-    from models.backbone import Backbone
-    from models.features import pooled_features
+    from models.analysis.annotation import Annotator
+    from models.analysis.backbone import Backbone
+    from models.analysis.features import pooled_features
 
     torch.set_num_threads(2)
     backbone = Backbone()
@@ -70,8 +70,8 @@ def naive(sequences: list[str], queue) -> None:
 def one_pass(sequences: list[str], queue, token_budget: int) -> None:
     import torch
 
-    from models.annotation import Annotator
-    from models.sequences import Protein
+    from models.analysis.annotation import Annotator
+    from models.shared.sequences import Protein
 
     torch.set_num_threads(2)
     annotator = Annotator()

@@ -36,9 +36,9 @@ def sample(n: int) -> list[tuple[str, str]]:
 
 
 def in_process(records, tasks) -> dict[str, float]:
-    from models.annotation import Annotator
-    from models.batch_run import CHUNK_RECORDS
-    from models.sequences import Protein
+    from models.analysis.annotation import Annotator
+    from models.batch.run import CHUNK_RECORDS
+    from models.shared.sequences import Protein
 
     annotator = Annotator()
     annotator.heads()  # load before timing
@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=64)
     parser.add_argument("--tasks", default="ptm,localization,contacts")
     args = parser.parse_args()
-    from models.batch_input import parse_tasks
+    from models.batch.inputs import parse_tasks
 
     tasks = parse_tasks(args.tasks)
     records = sample(args.n)

@@ -1,4 +1,4 @@
-"""Fold timing and memory with the tiny test model, plus app start-up time, in one run.
+"""Fold time and memory per length, plus the app's start-up time, in one run.
 
     python scripts/bench_fold.py [--fold-model DIR] [--lengths 50 300 600]
 
@@ -51,8 +51,8 @@ def main() -> None:
     parser.add_argument("--lengths", type=int, nargs="+", default=[50, 300, 600])
     args = parser.parse_args()
 
-    from models.folding import Folder
-    from models.sequences import Protein
+    from models.shared.sequences import Protein
+    from models.structure.folding import Folder
 
     model_dir = args.fold_model
     if model_dir is None:

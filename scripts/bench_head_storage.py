@@ -1,4 +1,4 @@
-"""Float32 heads vs compact-storage heads, side by side on the same backbone pass.
+"""Float32 vs compact-storage heads, side by side on the same backbone pass.
 
     python scripts/bench_head_storage.py --original DIR_F32 --reduced assets/heads \
         [--cache FILE.npz] [--sweep 256,128,64] [--limit N] [--write-cards]
@@ -27,19 +27,16 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+# torch, the models and the training pipeline are imported where used, so --help answers at once.
+if TYPE_CHECKING:
+    import numpy as np
 
-from models.backbone import Backbone  # noqa: E402
-from models.features import pooled_features  # noqa: E402
-from models.heads import decode_state, encode_state, load_head  # noqa: E402
-from training import data  # noqa: E402
-from training.__main__ import _localization_scores, _round, membrane_classes  # noqa: E402  the cards' scoring
-from training.metrics import accuracy, roc_auc  # noqa: E402
+    from models.analysis.backbone import Backbone
 
 CHUNK = 32  # sequences per backbone call: bounds the hidden states held at once
 CHECKED = 16  # proteins per split on which the batched blend is checked against the app's path
@@ -69,6 +66,8 @@ def fingerprint(loc, site) -> str:
 
 
 def classifier_probabilities(head, pooled: np.ndarray, last_layer: np.ndarray) -> np.ndarray:
+    import torch
+
     residues = torch.from_numpy(last_layer)[None]
     logits = head(torch.from_numpy(pooled)[None], residues, torch.ones(residues.shape[:2]))
     return torch.softmax(logits, -1)[0].numpy()
@@ -77,6 +76,8 @@ def classifier_probabilities(head, pooled: np.ndarray, last_layer: np.ndarray) -
 def blend(head, classifier: np.ndarray, pooled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`LocalizationHead.probabilities` from the classifier part and the reference vote, batched:
     (blended, vote)."""
+    import torch
+
     reference = head.config["reference"]
     vote = head.reference_vote(torch.from_numpy(pooled), reference["k"], reference["temperature"]).numpy()
     return (1 - reference["weight"]) * classifier + reference["weight"] * vote, vote
@@ -86,6 +87,11 @@ def embed(backbone, loc, site, limit) -> dict[str, np.ndarray]:
     """From one backbone pass per sequence: both site heads' scores at each SUMO window's lysine;
     per SCL protein the pooled features and both localization classifiers' probabilities (the
     reference vote is computed later, batched, for any reference set)."""
+    import numpy as np
+
+    from models.analysis.features import pooled_features
+    from training import data
+
     arrays = {}
     for split in ("Test", "Hard_Test"):
         windows = data.sumo_split(split)
@@ -119,12 +125,17 @@ def embed(backbone, loc, site, limit) -> dict[str, np.ndarray]:
 
 
 def sumo_scores(arrays) -> dict:
+    import numpy as np
+
+    from training.cards import rounded
+    from training.metrics import roc_auc
+
     out = {}
     for split in ("Test", "Hard_Test"):
         labels = arrays[f"{split}_labels"]
         out[split] = {
             name: {
-                "roc_auc": _round(roc_auc(labels, arrays[f"{split}_{name}"])),
+                "roc_auc": rounded(roc_auc(labels, arrays[f"{split}_{name}"])),
                 "n_positive": int(labels.sum()),
                 "n": len(labels),
             }
@@ -137,23 +148,35 @@ def sumo_scores(arrays) -> dict:
 
 
 def localization_scores(arrays, split, loc) -> dict:
+    import numpy as np
+    from sklearn.metrics import accuracy_score
+
+    from training.cards import rounded
+    from training.shipped import localization_scores as card_scores  # the cards' scoring
+    from training.shipped import membrane_classes
+
     classes = loc["original"].config["classes"]
     labels, pooled = arrays[f"{split}_labels"], arrays[f"{split}_pooled"]
     probs, votes = {}, {}
     for name, head in loc.items():
         probs[name], votes[name] = blend(head, arrays[f"{split}_classifier_{name}"], pooled)
-    out = {
-        name: _localization_scores(labels, p, len(classes), membrane_classes(classes))
-        for name, p in probs.items()
-    }
+    out = {name: card_scores(labels, p, membrane_classes(classes)) for name, p in probs.items()}
     out["max_abs_dp"] = float(np.abs(probs["original"] - probs["reduced"]).max())
-    out["vote_accuracy"] = {name: _round(accuracy(labels, v.argmax(1))) for name, v in votes.items()}
+    out["vote_accuracy"] = {name: rounded(accuracy_score(labels, v.argmax(1))) for name, v in votes.items()}
     return out
 
 
 def sweep(arrays, original, dims_list) -> list[dict]:
     """Eval scores of the original head with its reference set cut to each `dims` and stored
     compactly; the classifier part is the reduced head's (int8, whatever the reference dims)."""
+    import numpy as np
+    from sklearn.metrics import accuracy_score
+
+    from models.analysis.heads import decode_state, encode_state
+    from training.cards import rounded
+    from training.shipped import localization_scores as card_scores  # the cards' scoring
+    from training.shipped import membrane_classes
+
     classes = original.config["classes"]
     labels, pooled = arrays["eval_labels"], arrays["eval_pooled"]
     unchanged = blend(original, arrays["eval_classifier_original"], pooled)[0]
@@ -164,13 +187,13 @@ def sweep(arrays, original, dims_list) -> list[dict]:
             head.truncate_reference(dims)
         head.load_state_dict(decode_state(encode_state(head.state_dict())))
         probs, vote = blend(head, arrays["eval_classifier_reduced"], pooled)
-        scored = _localization_scores(labels, probs, len(classes), membrane_classes(classes))
+        scored = card_scores(labels, probs, membrane_classes(classes))
         stored_rows = head.reference.shape[0] + head.projection.shape[0]
         megabytes = stored_rows * (dims + 2) / 1e6  # int8 values + a float16 scale per row
         rows.append(
             {
                 "dims": dims,
-                "vote_accuracy": _round(accuracy(labels, vote.argmax(1))),
+                "vote_accuracy": rounded(accuracy_score(labels, vote.argmax(1))),
                 **scored,
                 "MB": megabytes,
                 "max_abs_dp": float(np.abs(probs - unchanged).max()),
@@ -192,8 +215,13 @@ def print_table(title: str, rows: dict) -> None:
 def write_cards(reduced_dir: Path, backbone: Backbone, results: dict) -> None:
     """Reduced measurements into the reduced cards; the float32 ones under `metrics_float32`;
     regression samples re-scored through the app's Annotator on the reduced heads."""
-    from models.annotation import Annotator
-    from models.sequences import Protein
+    import numpy as np
+
+    from models.analysis.annotation import Annotator
+    from models.shared.sequences import Protein
+    from training import data
+    from training.cards import rounded
+    from training.metrics import roc_auc
 
     annotator = Annotator(backbone.spec, heads_dir=reduced_dir, max_length=10_000)
     annotator.backbone = backbone
@@ -208,12 +236,12 @@ def write_cards(reduced_dir: Path, backbone: Backbone, results: dict) -> None:
     chosen = [windows[n] for n in sample["names"]]
     annotations = annotator.annotate_many([Protein(w.name, (w.window,)) for w in chosen], contacts=False)
     probabilities = [
-        _round(next(s.probability for s in a.sites if s.position == data.SUMO_CENTRE + 1))
+        rounded(next(s.probability for s in a.sites if s.position == data.SUMO_CENTRE + 1))
         for a in annotations
     ]
     changed["ptm_sumo"] = sum(a != b for a, b in zip(probabilities, sample["probabilities"]))
     sample["probabilities"] = probabilities
-    sample["roc_auc"] = _round(roc_auc([w.label for w in chosen], probabilities))
+    sample["roc_auc"] = rounded(roc_auc([w.label for w in chosen], probabilities))
     card["storage"]["metrics_measured_with_this_storage"] = ["metrics.final", "regression_sample"]
     path.write_text(json.dumps(card, indent=2) + "\n")
 
@@ -239,7 +267,7 @@ def write_cards(reduced_dir: Path, backbone: Backbone, results: dict) -> None:
     predicted = [a.top_localization[0] for a in annotations]
     changed["localization"] = sum(a != b for a, b in zip(predicted, sample["predicted"]))
     sample["predicted"] = predicted
-    sample["accuracy"] = _round(np.mean([p == t for p, t in zip(predicted, df.scl)]))
+    sample["accuracy"] = rounded(np.mean([p == t for p, t in zip(predicted, df.scl)]))
     card["storage"]["metrics_measured_with_this_storage"] = measured
     path.write_text(json.dumps(card, indent=2) + "\n")
     print(f"\ncards written; regression-sample values that changed: {changed}")
@@ -262,6 +290,12 @@ def main() -> None:
         "--threads", type=int, default=1, help="torch threads; 1 runs many times faster on a shared machine"
     )
     args = parser.parse_args()
+    import numpy as np
+    import torch
+
+    from models.analysis.backbone import Backbone
+    from models.analysis.heads import load_head
+
     torch.set_num_threads(args.threads)
 
     torch.set_grad_enabled(False)

@@ -1,5 +1,7 @@
-"""Time to the first "ESMFold unavailable" answer when the Hub cannot be reached, side by side:
-the library's own path (`from_pretrained` with its retries) against the app's (one quick probe).
+"""Time to "ESMFold unavailable" without the Hub: library vs app, side by side.
+
+Time to the first "ESMFold unavailable" answer when the Hub cannot be reached: the library's own
+path (`from_pretrained` with its retries) against the app's (one quick probe), in one run.
 
     python scripts/bench_hub_failure.py
 
@@ -9,6 +11,7 @@ machine is contacted; each path runs in a fresh process with an empty Hugging Fa
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -27,7 +30,7 @@ except Exception as e:
 """
 APP = """
 import time
-from models.folding import Folder
+from models.structure.folding import Folder
 t = time.perf_counter()
 try:
     Folder("facebook/esmfold_v1", "cpu").load()
@@ -45,9 +48,15 @@ def seconds(code: str) -> tuple[float, str]:
     return float(value), error
 
 
-if __name__ == "__main__":
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.parse_args()
     library, library_error = seconds(LIBRARY)
     app, app_error = seconds(APP)
     print(f"from_pretrained alone: {library:.2f} s to {library_error}")
     print(f"the app's loader:      {app:.2f} s to {app_error}")
     print(f"ratio: {library / app:.0f}x faster")
+
+
+if __name__ == "__main__":
+    main()

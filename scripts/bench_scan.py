@@ -1,4 +1,4 @@
-"""Time a site-saturation scan: ±15 positions around one SUMO site of a 300-residue protein.
+"""Time a ±15-position site-saturation scan around a SUMO site, through the app.
 
 31 positions x 19 substitutions = 589 mutants, through `/scan` of the running app (the path
 users take: parse, readout check, backbone passes in equal-length batches, the site head), and
@@ -10,6 +10,7 @@ ratio. The protein is a real 300-residue SCL2205 held-out entry with a lysine ne
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -35,11 +36,13 @@ def protein() -> tuple[str, str, int]:
     raise SystemExit("no 300-residue entry with a central lysine in SCL2205 heldout")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.parse_args(argv)
     from gradio_client import Client
 
-    from models.backbone import Backbone
-    from models.scan import mutants_of
+    from models.analysis.backbone import Backbone
+    from models.variants.scan import mutants_of
     from tests.app_process import running_app
     from tests.tiny_models import save_tiny_esmfold
 

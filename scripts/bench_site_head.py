@@ -1,4 +1,4 @@
-"""End-to-end time of `python -m training site-head` on a site set of realistic size.
+"""End-to-end time of `python -m training site-head` on a realistic site set.
 
     python scripts/bench_site_head.py [--sites 5000] [--proteins 600] [--max-length 1000] [--out DIR]
     python scripts/bench_site_head.py --csv-only FILE [--sites N --proteins N --max-length N]

@@ -1,4 +1,4 @@
-"""Time what /inspect computes on a ~1,000-residue structure: open the file, DSSP, RSA.
+"""Time what /inspect computes on a ~1,000-residue structure: read, DSSP, RSA.
 
 The structure is built from real entries (3ENL, 3MHT, 1AKE: 977 residues) placed 150 Å apart and
 joined into one chain, renumbered, written as one PDB file (the chain breaks between them are
@@ -64,8 +64,8 @@ def main() -> None:
     import biotite.structure  # noqa: F401
     import pydssp  # noqa: F401 - imports torch, as the app has already done
 
-    from models.secondary import relative_accessibility, secondary_structure
-    from models.structure_file import read_structure, to_structure
+    from models.structure.reading import read_structure, to_structure
+    from models.structure.secondary import relative_accessibility, secondary_structure
 
     print(f"imports (once per process, torch included): {time.perf_counter() - start:.2f} s")
     data = thousand_residue_pdb().encode()
@@ -104,8 +104,11 @@ def main() -> None:
     backbone = np.nan_to_num(structure.backbone).astype(np.float64)
     t_np, _ = best(lambda: dssp.assign(backbone, out_type="index"), args.repeat)
     t_torch, _ = best(lambda: dssp.assign(torch.from_numpy(backbone).float(), out_type="index"), args.repeat)
-    print(f"pydssp NumPy: {t_np:6.3f} s, pydssp torch (CPU, float32): {t_torch:6.3f} s")
-    import models.secondary as secondary
+    print(
+        f"pydssp NumPy: {t_np:6.3f} s, pydssp torch (CPU, float32): {t_torch:6.3f} s "
+        f"({t_torch / t_np:.1f}x NumPy)"
+    )
+    import models.structure.secondary as secondary
 
     for points in (100, 1000):
         secondary.SASA_POINTS, kept = points, secondary.SASA_POINTS

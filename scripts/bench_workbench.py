@@ -1,4 +1,4 @@
-"""Time /inspect and /compare through the running app on a ~1,000-residue structure.
+"""Time /inspect and /compare through the app on a ~1,000-residue structure.
 
 The structure is the 977-residue chain of scripts/bench_structure.py (3ENL, 3MHT, 1AKE joined);
 the reference for /compare is the same chain rotated, moved and shaken by 1 Å (TM-align then

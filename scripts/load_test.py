@@ -1,4 +1,4 @@
-"""Load test: many concurrent gradio_client users against `python app.py`, on loopback only.
+"""Load test: concurrent gradio_client users against `python app.py` on loopback.
 
     python scripts/load_test.py [--users 32] [--requests 4] [--max-seconds 900]
 

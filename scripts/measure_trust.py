@@ -1,5 +1,7 @@
-"""The trust figures the page shows, measured through the app's own prediction path and written
-into the cards by this script (never by hand).
+"""Measure the trust figures the page shows and write them into the cards.
+
+Each is measured through the app's own prediction path and written into its card by this script
+(never by hand).
 
     python scripts/measure_trust.py [sumo] [localization] [contacts]     (default: all three)
 
@@ -37,14 +39,14 @@ COMMAND = "python scripts/measure_trust.py"
 
 
 def write_json(path: Path, data: dict) -> None:
-    from models.files import write_atomic
+    from models.shared.files import write_atomic
 
     write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def annotator():
-    from models.annotation import Annotator
-    from models.backbone import Backbone
+    from models.analysis.annotation import Annotator
+    from models.analysis.backbone import Backbone
 
     backbone = Backbone()
     backbone.load()
@@ -102,9 +104,9 @@ def measure_localization(studio, outcomes: Path | None = None) -> dict:
 def measure_contacts(studio) -> dict:
     import numpy as np
 
-    from models.contacts import CONTACT_CUTOFF, LONG_RANGE, long_range_precision
-    from models.pdb import cb_coordinates, chain_sequence
-    from models.sequences import Protein
+    from models.analysis.contacts import CONTACT_CUTOFF, LONG_RANGE, long_range_precision
+    from models.shared.sequences import Protein
+    from models.structure.pdb import cb_coordinates, chain_sequence
 
     entries = []
     for stem in CONTACT_ENTRIES:
@@ -149,7 +151,7 @@ MEASUREMENTS = {"sumo": measure_sumo, "localization": measure_localization, "con
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", nargs="*", choices=[*MEASUREMENTS, []], default=list(MEASUREMENTS))
     parser.add_argument(
         "--outcomes",

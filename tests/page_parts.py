@@ -10,16 +10,16 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from components.analysis_tabs import (
+from components.analysis.tabs import (
     AnalysisTabs,
     build_contacts_tab,
     build_localization_tab,
     build_ptm_tab,
     make_analyze_handler,
 )
-from components.batch_tab import BatchTab, build_batch_tab, make_batch_handler
+from components.batch.tab import BatchTab, build_batch_tab, make_batch_handler
 from components.predict_flow import make_predict_handler
-from components.structure_tab import StructureTab, build_structure_tab, make_fold_handler
+from components.structure.tab import StructureTab, build_structure_tab, make_fold_handler
 
 
 @dataclass

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from models.settings import DEFAULT_BACKBONE, HEADS_DIR
+from models.shared.settings import DEFAULT_BACKBONE, HEADS_DIR
 from training.packages import ensure_data_packages, ensure_train_packages
 from training.site_data import SiteDataError, check_residues, head_stem, read_sites
 

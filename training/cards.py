@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from models.backbone import Backbone
-from models.heads import save_head
+from models.analysis.backbone import Backbone
+from models.analysis.heads import save_head
 
 
 def rounded(x: float) -> float:

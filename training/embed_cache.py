@@ -2,7 +2,7 @@
 
 Cached per SUMO window: the states of the whole window entering the last layer (the site head
 averages them over the site's neighbourhood) and the centre lysine's states at every layer. Per SCL2205
-protein: the same pooled features the app computes (`models.features.pooled_features`) and the
+protein: the same pooled features the app computes (`models.analysis.features.pooled_features`) and the
 last layer's per-residue states (attention pooling), stored as one float16 array with offsets.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from models.backbone import Backbone
-from models.features import pooled_features
+from models.analysis.backbone import Backbone
+from models.analysis.features import pooled_features
 from training.data import SUMO_CENTRE, scl_split, sumo_split
 
 log = logging.getLogger(__name__)

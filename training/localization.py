@@ -14,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from models.heads import LocalizationHead
+from models.analysis.heads import LocalizationHead
 from training.fit import fit, seed_everything
 
 log = logging.getLogger(__name__)

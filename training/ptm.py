@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from models.heads import SiteEnsemble, SiteHead
+from models.analysis.heads import SiteEnsemble, SiteHead
 from training.data import SUMO_CENTRE
 from training.fit import fit, seed_everything
 from training.metrics import roc_auc

@@ -1,6 +1,6 @@
 """The shipped heads (`python -m training`): SUMOylation sites (esm-sumo) and localization
 (SCL2205), each trained on cached embeddings and measured once on its final test sets through the
-app's prediction path (`models.annotation.Annotator`)."""
+app's prediction path (`models.analysis.annotation.Annotator`)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, top_k_accuracy_score
 
-from models.annotation import Annotator
-from models.backbone import Backbone
-from models.files import cache_root
-from models.sequences import Protein
+from models.analysis.annotation import Annotator
+from models.analysis.backbone import Backbone
+from models.shared.files import cache_root
+from models.shared.sequences import Protein
 from training import data, localization, ptm
 from training.cards import common_fields, rounded, write_card
 from training.embed_cache import cache_scl, cache_sumo

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.sequences import ACCEPTED_LETTERS, STANDARD_AMINO_ACIDS
+from models.shared.sequences import ACCEPTED_LETTERS, STANDARD_AMINO_ACIDS
 
 COLUMNS = ("id", "sequence", "position", "label")
 MIN_PER_CLASS = 20  # fewer sites of a class leave validation and test splits with almost none

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from models.annotation import Annotator
-from models.backbone import Backbone
-from models.sequences import Protein
+from models.analysis.annotation import Annotator
+from models.analysis.backbone import Backbone
+from models.shared.sequences import Protein
 from training import ptm
 from training.cards import common_fields, rounded, write_card
 from training.metrics import roc_auc, site_test_metrics

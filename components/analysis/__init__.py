@@ -1,0 +1,4 @@
+"""The PTM sites, Localization and Contacts tabs: figures, tables, downloads, trust notes.
+
+May import `components.structure` (the 3D views of sites and contacts) and `components.shared`.
+"""

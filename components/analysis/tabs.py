@@ -1,0 +1,496 @@
+"""PTM, Localization and Contacts tabs: one "Analyze" click, one backbone pass, three tabs.
+
+Each tab is a small dataclass built by one function; handlers return `{component: value}`, so
+an output left out stays as it is instead of shifting every other output.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import gradio as gr
+import numpy as np
+
+from components.analysis.annotation_plots import contacts_figure, localization_figure, ptm_figure
+from components.analysis.contacts_view import (
+    TOP_CONTACT_COLUMNS,
+    contact_lines,
+    top_contacts_rows,
+    write_contact_files,
+)
+from components.analysis.percentages import class_percentages, split_percentages
+from components.analysis.trust import (
+    closeness_sentence,
+    contacts_trust_html,
+    localization_confidence_note,
+    localization_trust_html,
+    ptm_empty_states_html,
+    ptm_trust_html,
+)
+from components.structure.tab import FILLED, error_html
+from components.structure.viewer import placeholder, render_structure
+from models.analysis.annotation_json import contacts_json_for, localization_json_for, ptm_json_for
+from models.analysis.contacts import read_contacts_card
+from models.analysis.embeddings import write_embeddings
+from models.shared.errors import BackboneUnavailable, SequenceError
+from models.shared.sequences import parse_one
+
+log = logging.getLogger(__name__)
+DEFAULT_THRESHOLD = 0.5
+TABLE_COLUMNS = ["chain", "position", "residue", "type", "probability", "window (±7)"]
+NO_FOLD_YET = "Fold the same sequence (Structure tab) to see the sites in 3D."
+NO_FOLD_YET_CONTACTS = "Fold the same sequence (Structure tab) to see the top contacts drawn on it in 3D."
+FOLD_PENDING = {
+    "sites": "The sites are drawn on the structure as soon as the fold is done (Structure tab).",
+    "contacts": "The top contacts are drawn on the structure as soon as the fold is done (Structure tab).",
+}
+ESM_CONTACTS_NOTE = (
+    "ESM-2 contact probabilities from the backbone's attention maps. Fold the same sequence to "
+    "compare with the predicted structure's contacts."
+)
+
+
+@dataclass
+class PtmTab:
+    subject: gr.HTML  # which protein these results belong to
+    threshold: gr.Slider
+    plot: gr.Plot
+    table: gr.Dataframe
+    csv: gr.File
+    viewer: gr.HTML
+    json: gr.JSON
+    state: gr.State  # the last result's sequence and sites, for re-thresholding without recomputing
+    trust: gr.HTML  # the head cards' test figures at the current threshold
+    empty: gr.HTML  # "no site at or above …; the highest is …", per PTM type
+
+
+@dataclass
+class LocalizationTab:
+    subject: gr.HTML
+    plot: gr.Plot
+    summary: gr.HTML
+    json: gr.JSON
+    embeddings: gr.File  # the backbone's last layer per residue and its mean, per chain (.npy)
+
+
+@dataclass
+class ContactsTab:
+    subject: gr.HTML
+    note: gr.HTML
+    plot: gr.Plot
+    top: gr.Dataframe  # the top L/5 long-range contacts
+    files: gr.File  # CSV (pairs > 0.1) and .npy of each chain's map
+    viewer: gr.HTML  # the top contacts as lines on the fold
+
+
+@dataclass
+class AnalysisTabs:
+    status: gr.HTML
+    ptm: PtmTab
+    localization: LocalizationTab
+    contacts: ContactsTab
+
+    @property
+    def outputs(self) -> list:
+        """Every component the Analyze event may change, in the /analyze API's return order."""
+        ptm, loc, con = self.ptm, self.localization, self.contacts
+        return [
+            *(self.status, loc.plot, loc.summary, loc.json),
+            *(ptm.plot, ptm.table, ptm.csv, ptm.json, ptm.viewer),
+            *(con.plot, con.note, ptm.state),
+            *(ptm.subject, loc.subject, con.subject),
+            loc.embeddings,
+            *(ptm.trust, ptm.empty, con.top, con.files, con.viewer),
+        ]
+
+
+def ptm_types_phrase(ptm_types: list[tuple[str, str]]) -> str:
+    """'SUMOylation (K) and Phosphorylation (S, T)': the loaded site heads, from their cards."""
+    names = [f"{name} ({', '.join(residues)})" for name, residues in ptm_types]
+    if len(names) <= 1:
+        return names[0] if names else "no PTM type"
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def subject_html(protein) -> str:
+    """'Results for ubiquitin · 76 residues' (a complex: each chain's letter and length)."""
+    if protein is None:
+        return ""
+    if len(protein.chains) == 1:
+        size = f"{protein.length:,} residues"
+    else:
+        size = ", ".join(f"chain {c} {len(p.residues):,} aa" for c, p in protein.per_chain())
+    return (
+        f"<p class='result-subject'>Results for <strong>{html.escape(protein.id)}</strong> · "
+        f"{html.escape(size)}</p>"
+    )
+
+
+def _subject(label: str) -> gr.HTML:
+    return gr.HTML("", label=label, elem_classes=["result-subject-box"])
+
+
+def build_localization_tab() -> LocalizationTab:
+    subject = _subject("Localization: protein")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            plot = gr.Plot(label="Localization plot", elem_id="localization-plot", elem_classes=FILLED)
+        with gr.Column(scale=2):
+            summary = gr.HTML("", label="Localization summary", elem_id="localization-summary")
+            with gr.Accordion("Probabilities (JSON)", open=False):
+                probabilities = gr.JSON(label="Localization (JSON)", elem_id="localization-json")
+            embeddings = gr.File(
+                label="ESM-2 embeddings (.npy: per residue L × D float16, and the mean)",
+                file_count="multiple",
+                elem_id="embeddings-download",
+                elem_classes=FILLED,
+            )
+    return LocalizationTab(subject, plot, summary, probabilities, embeddings)
+
+
+def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
+    gr.Markdown(
+        f"Per-residue probability of {ptm_types_phrase(ptm_types)} at every candidate residue, "
+        "one track per PTM type. Add your own type with `python -m training site-head`.",
+        elem_id="ptm-intro",
+    )
+    subject = _subject("PTM sites: protein")
+    threshold = gr.Slider(
+        0.0, 1.0, value=DEFAULT_THRESHOLD, step=0.01, label="Threshold", elem_id="ptm-threshold"
+    )
+    trust = gr.HTML(ptm_trust_html(site_cards, DEFAULT_THRESHOLD), label="PTM trust", elem_id="ptm-trust-box")
+    plot = gr.Plot(label="PTM probability", elem_id="ptm-plot", elem_classes=FILLED)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            empty = gr.HTML("", label="PTM sites: none above the threshold", elem_id="ptm-empty-box")
+            table = gr.Dataframe(
+                headers=TABLE_COLUMNS,
+                label="Predicted sites (above threshold)",
+                interactive=False,
+                elem_id="ptm-table",
+                max_height=420,
+            )
+            csv_file = gr.File(label="All candidate sites (.csv)", elem_id="ptm-csv", elem_classes=FILLED)
+        with gr.Column(scale=2):
+            viewer = gr.HTML(placeholder(NO_FOLD_YET, 360), label="PTM sites in 3D", elem_id="ptm-viewer")
+    with gr.Accordion("Sites (JSON)", open=False):
+        sites_json = gr.JSON(label="PTM sites (JSON)", elem_id="ptm-json")
+    return PtmTab(subject, threshold, plot, table, csv_file, viewer, sites_json, gr.State(None), trust, empty)
+
+
+def build_contacts_tab() -> ContactsTab:
+    subject = _subject("Contacts: protein")
+    note = gr.HTML("", label="Contacts note", elem_id="contacts-note")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            plot = gr.Plot(label="Contact map", elem_id="contacts-plot", elem_classes=FILLED)
+        with gr.Column(scale=2):
+            top = gr.Dataframe(
+                headers=TOP_CONTACT_COLUMNS,
+                label="Top L/5 long-range contacts (|i−j| ≥ 24)",
+                interactive=False,
+                max_height=300,
+                elem_id="contacts-top",
+            )
+            files = gr.File(
+                label="Contact maps (.csv: pairs > 0.1; .npy: the whole map)",
+                file_count="multiple",
+                elem_id="contacts-download",
+                elem_classes=FILLED,
+            )
+    viewer = gr.HTML(
+        placeholder(NO_FOLD_YET_CONTACTS, 360), label="Top contacts in 3D", elem_id="contacts-viewer"
+    )
+    return ContactsTab(subject, note, plot, top, files, viewer)
+
+
+def localization_summary(loc: dict, card: dict | None) -> str:
+    """Top class, top three, membrane vs soluble, the low-confidence note, the most similar
+    training proteins and the head's held-out accuracy. Percentages are the plot's (one rounding
+    for both, adding up to 100.0%), and membrane + soluble read 100.0% together."""
+    if not loc.get("probabilities"):
+        return f"<p>{html.escape(loc.get('note', 'No localization.'))}</p>"
+    probabilities = loc["probabilities"]
+    shown = class_percentages(probabilities)
+    ranked = sorted(probabilities, key=lambda c: -probabilities[c])
+    top = ranked[0]
+    top3 = "".join(f"<li>{html.escape(c)}: {shown[c]}</li>" for c in ranked[:3])
+    membrane, soluble = split_percentages(loc["membrane"])
+    return (
+        f"<div class='loc-summary'><p><strong>{html.escape(top)}</strong> ({shown[top]})</p><ol>{top3}</ol>"
+        f"{localization_confidence_note(probabilities, card)}"
+        f"<p>Membrane {membrane} · soluble {soluble}</p>"
+        f"{similar_table(loc.get('similar_training_proteins', []), card)}"
+        f"{localization_trust_html(card)}</div>"
+    )
+
+
+UNIPROT_ENTRY = "https://www.uniprot.org/uniprotkb/{}/entry"
+SIMILARITY_CAPTION = (
+    "Similarity: cosine similarity of the two proteins' embeddings in the head's PCA projection "
+    "(1 = identical embeddings; a training protein scores 1.00 against itself). "
+)
+
+
+def similar_table(similar: list[dict], card: dict | None = None) -> str:
+    """The training proteins most similar to this one, whose annotated compartments vote in the
+    prediction: evidence the user can check (UniProt accessions link to their entries)."""
+    if not similar:
+        return ""
+    rows = "".join(
+        f"<tr><td><a href='{html.escape(UNIPROT_ENTRY.format(quote(s['entry'], safe='')))}' "
+        f"target='_blank' rel='noopener noreferrer'>{html.escape(s['entry'])}</a></td>"
+        f"<td>{html.escape(s['localization'])}</td><td>{s['similarity']:.2f}</td></tr>"
+        for s in similar
+    )
+    return (
+        "<table class='similar-proteins'><caption>Most similar training proteins</caption>"
+        "<thead><tr><th>UniProt</th><th>annotated</th><th>similarity</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+        f"<p class='similarity-scale'>{html.escape(SIMILARITY_CAPTION + closeness_sentence(card))}</p>"
+    )
+
+
+def _site_rows(sequence_sites: list[dict], threshold: float) -> list[list]:
+    return [
+        [s.get("chain", "A"), s["position"], s["residue"], s["type"], round(s["probability"], 3), s["window"]]
+        for s in sequence_sites
+        if s["probability"] >= threshold
+    ]
+
+
+def _write_sites_csv(record_id: str, sites: list[dict], root: Path) -> str:
+    digest = hashlib.sha1((record_id + str(len(sites))).encode()).hexdigest()[:12]
+    path = root / digest / "ptm_sites.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "chain", "position", "residue", "type", "probability", "window"])
+        for s in sites:
+            row = [s.get("chain", "A"), s["position"], s["residue"], s["type"], s["probability"], s["window"]]
+            writer.writerow([record_id, *row])
+    return str(path)
+
+
+ANSWERS = {"localization": localization_json_for, "ptm": ptm_json_for, "contacts": contacts_json_for}
+
+
+def cleared_analysis(tabs: AnalysisTabs) -> dict:
+    """Every analysis output emptied: nothing from an earlier protein may pass for this one's."""
+    return {
+        **{component: None for component in tabs.outputs},
+        tabs.ptm.viewer: placeholder(NO_FOLD_YET, 360),
+        tabs.contacts.viewer: placeholder(NO_FOLD_YET_CONTACTS, 360),
+        tabs.ptm.trust: gr.skip(),  # the cards' figures do not belong to a protein: they stay
+        **{subject: "" for subject in (tabs.ptm.subject, tabs.localization.subject, tabs.contacts.subject)},
+    }
+
+
+def block_diagonal(maps: list[np.ndarray]) -> np.ndarray:
+    """Each chain's own contact map on the diagonal of the whole complex's (L, L) map; pairs
+    between chains are not predicted (each chain is embedded alone) and stay 0."""
+    total = sum(len(m) for m in maps)
+    out = np.zeros((total, total))
+    start = 0
+    for m in maps:
+        out[start : start + len(m), start : start + len(m)] = m
+        start += len(m)
+    return out
+
+
+def analysis_outputs(
+    studio: Any, tabs: AnalysisTabs, protein, chains: list, threshold: float, script_url: str, root: Path
+) -> dict:
+    """Every analysis output for `protein`, analysed chain by chain ([(letter, Annotation)])."""
+    ptm, loc, con = tabs.ptm, tabs.localization, tabs.contacts
+    cards = studio.annotator.head_cards
+    loc_card = cards.localization.card if cards.localization else {}
+    ptm_json = ptm_json_for(protein.id, chains)
+    loc_json = localization_json_for(protein.id, chains)
+    lengths = {letter: len(a.sequence) for letter, a in chains}
+    ptm_types = chains[0][1].ptm_types
+    summaries = [
+        (f"<h4>Chain {letter}</h4>" if len(chains) > 1 else "")
+        + localization_summary(a.localization_json(), loc_card)
+        for letter, a in chains
+    ]
+    subject = subject_html(protein)
+    return {
+        tabs.status: "",
+        loc.subject: subject,
+        loc.plot: localization_figure(
+            {letter: a.localization for letter, a in chains}, loc_card.get("membrane_classes", [])
+        )
+        if chains[0][1].localization
+        else None,
+        loc.summary: "".join(summaries),
+        loc.json: loc_json,
+        loc.embeddings: [
+            str(path) for _, a in chains if a.embedding is not None for path in write_embeddings(a, root)
+        ]
+        or None,
+        ptm.subject: subject,
+        ptm.plot: ptm_figure(lengths, ptm_json["sites"], threshold, ptm_types),
+        ptm.table: _site_rows(ptm_json["sites"], threshold),
+        ptm.csv: _write_sites_csv(protein.id, ptm_json["sites"], root),
+        ptm.json: ptm_json,
+        ptm.state: {
+            "lengths": lengths,
+            "sites": ptm_json["sites"],
+            "types": ptm_types,
+            "sequences": {letter: a.sequence for letter, a in chains},
+        },
+        con.subject: subject,
+        con.top: [
+            [f"{letter}{i}" if len(chains) > 1 else i, f"{letter}{j}" if len(chains) > 1 else j, p]
+            for letter, a in chains
+            for i, j, p in top_contacts_rows(a.contacts)
+        ],
+        con.files: [path for letter, a in chains for path in write_contact_files(a.id, a.contacts, root)],
+        **structure_views(studio, tabs, protein, chains, ptm_json["sites"], script_url),
+        ptm.trust: ptm_trust_html(cards.sites, threshold),
+        ptm.empty: "".join(
+            (f"<h4>Chain {letter}</h4>" if len(chains) > 1 else "")
+            + ptm_empty_states_html(
+                a.sequence, [x for x in ptm_json["sites"] if x["chain"] == letter], threshold, ptm_types
+            )
+            for letter, a in chains
+        ),  # fmt: skip
+    }
+
+
+def structure_views(
+    studio: Any, tabs: AnalysisTabs, protein, chains: list, sites: list, script_url: str
+) -> dict:
+    """The analysis outputs that show the protein's fold when it is folded: the sites in 3D, the
+    structure's contacts in the map's lower triangle, the top contacts as lines. Predict redraws
+    only these once its fold arrives."""
+    ptm, con = tabs.ptm, tabs.contacts
+    structure = studio.cached_structure(protein)
+    viewer, note, structure_contacts = placeholder(NO_FOLD_YET, 360), ESM_CONTACTS_NOTE, None
+    if structure is not None:
+        shown = [(s["chain"], s["position"], s["probability"]) for s in sites]
+        viewer = render_structure(
+            structure.pdb, script_url, "cartoon", "pLDDT", 360, shown, "ptm-viewer", structure.residues()
+        )
+        structure_contacts = structure.cb_contacts()
+        if structure_contacts is not None:
+            note = "Upper triangle: ESM-2; lower triangle: the ESMFold structure's Cβ contacts."
+    if len(chains) > 1:
+        note += " Each chain is analysed as its own protein: pairs between chains are not predicted."
+    return {
+        ptm.viewer: viewer,
+        con.plot: contacts_figure(block_diagonal([a.contacts for _, a in chains]), structure_contacts),
+        con.note: contacts_trust_html(read_contacts_card(), studio.annotator.backbone.weights_sha256)
+        + f"<p>{html.escape(note)}</p>",
+        con.viewer: _contacts_viewer(structure, chains, script_url),
+    }
+
+
+def fold_viewer_placeholders(tabs: AnalysisTabs, why_not: str | None = None) -> dict:
+    """The PTM and Contacts tabs' 3D boxes while Predict's fold runs (`why_not` None) or after it
+    failed (`why_not` says why, in a few words): never "fold the same sequence" after a fold."""
+    if why_not is None:
+        sites, contacts, state = FOLD_PENDING["sites"], FOLD_PENDING["contacts"], "waiting"
+    else:
+        sites = f"No 3D view: {why_not} The sites are in the plot and the table."
+        contacts = f"No 3D view: {why_not} The contacts are in the map and the list."
+        state = "failed"
+    return {
+        tabs.ptm.viewer: placeholder(sites, 360, state),
+        tabs.contacts.viewer: placeholder(contacts, 360, state),
+    }
+
+
+def _contacts_viewer(structure, chains: list, script_url: str) -> str:
+    """The fold with each chain's top L/5 long-range contacts drawn between Cα atoms."""
+    if structure is None or structure.ca is None:
+        return placeholder(NO_FOLD_YET_CONTACTS, 360)
+    lines, start = [], 0
+    for _, a in chains:
+        n = len(a.sequence)
+        lines += contact_lines(a.contacts, structure.ca[start : start + n])
+        start += n
+    return render_structure(
+        structure.pdb, script_url, "cartoon", "pLDDT", 420, None, "contacts-viewer", structure.residues(),
+        contacts=lines,
+    )  # fmt: skip
+
+
+def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, download_root: Path | None = None):
+    """The Analyze event (text, threshold -> every analysis output) and the per-task endpoints.
+    A complex is analysed chain by chain; every result names its chain."""
+    root = download_root or Path(tempfile.mkdtemp(prefix="protein-studio-analysis-"))
+
+    def annotate(text: str):
+        try:
+            protein = parse_one(text)
+            return protein, studio.annotate_chains(protein)
+        except SequenceError as error:
+            raise gr.Error(str(error), duration=None, print_exception=False) from None
+
+    def analyze(sequence: str, threshold: float = DEFAULT_THRESHOLD) -> dict:
+        try:
+            protein, chains = annotate(sequence)
+        except BackboneUnavailable as error:
+            return {**cleared_analysis(tabs), tabs.status: error_html("Analysis unavailable.", str(error))}
+        except gr.Error:
+            raise
+        except Exception:
+            log.exception("Analysis failed")
+            raise gr.Error("Analysis failed unexpectedly; the error was logged on the server.") from None
+        return analysis_outputs(studio, tabs, protein, chains, threshold, script_url, root)
+
+    def api_result(kind: str):
+        def endpoint(sequence: str) -> dict:
+            try:
+                protein, chains = annotate(sequence)
+            except BackboneUnavailable as error:
+                raise gr.Error(str(error), print_exception=False) from None
+            except gr.Error:
+                raise
+            except Exception:
+                log.exception("%s request failed", kind)
+                raise gr.Error(f"The {kind} prediction failed unexpectedly; the error was logged.") from None
+            answer = {
+                "localization": localization_json_for,
+                "ptm": ptm_json_for,
+                "contacts": contacts_json_for,
+            }
+            return answer[kind](protein.id, chains)
+
+        endpoint.__name__ = kind
+        return endpoint
+
+    return analyze, api_result
+
+
+def make_rethreshold_handler(ptm: PtmTab, site_cards=()):
+    """Threshold slider: redraw plot and table from the last result, no recomputation."""
+
+    def rethreshold(state: dict | None, threshold: float) -> dict:
+        if not state:
+            return {}
+        types = [tuple(t) for t in state.get("types", [])]
+        return {
+            ptm.trust: ptm_trust_html(site_cards, threshold),
+            ptm.empty: "".join(
+                (f"<h4>Chain {letter}</h4>" if len(state["sequences"]) > 1 else "")
+                + ptm_empty_states_html(
+                    sequence, [x for x in state["sites"] if x.get("chain", "A") == letter], threshold, types
+                )
+                for letter, sequence in state["sequences"].items()
+            ),
+            ptm.plot: ptm_figure(state["lengths"], state["sites"], threshold, types),
+            ptm.table: _site_rows(state["sites"], threshold),
+        }
+
+    return rethreshold

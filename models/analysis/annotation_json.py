@@ -1,0 +1,28 @@
+"""API answers for a protein analysed chain by chain (pure Python: the UI builds them too).
+
+Each takes [(chain letter, models.analysis.annotation.Annotation)] as `Studio.annotate_chains` returns.
+"""
+
+from __future__ import annotations
+
+
+def ptm_json_for(protein_id: str, chains: list[tuple[str, object]]) -> dict:
+    """/ptm's answer for a protein analysed chain by chain: one list, each site with its chain
+    letter and its position within that chain."""
+    sites = [{"chain": letter, **site} for letter, a in chains for site in a.ptm_json()["sites"]]
+    return {"id": protein_id, "sites": sites}
+
+
+def localization_json_for(protein_id: str, chains: list[tuple[str, object]]) -> dict:
+    """/localization's answer: a monomer's as it always was; a complex's per chain, lettered."""
+    if len(chains) == 1:
+        return {**chains[0][1].localization_json(), "id": protein_id}
+    return {"id": protein_id, "chains": [{**a.localization_json(), "chain": c} for c, a in chains]}
+
+
+def contacts_json_for(protein_id: str, chains: list[tuple[str, object]]) -> dict:
+    """/contacts' answer: a monomer's map; a complex's map of each chain (no inter-chain pairs:
+    each chain is embedded on its own)."""
+    if len(chains) == 1:
+        return {**chains[0][1].contacts_json(), "id": protein_id}
+    return {"id": protein_id, "chains": [{**a.contacts_json(), "chain": c} for c, a in chains]}
