@@ -18,10 +18,19 @@ if [ "${1:-}" = "--quick" ]; then
   quick=(-m "not browser and not accelerate and not load")
 fi
 
-python -m pip install --quiet -r requirements.txt -r requirements-test.txt
-# Real data for the heads' regression tests; --no-deps: esm-sumo's own code (and its
-# scikit-learn/matplotlib requirements) is never used, only its data files.
-python -m pip install --quiet --no-deps p-scldata==2025.6.0 esm-sumo==0.1.0
+# The quick tier skips pip (about 30 s even when everything is installed) while the requirement
+# files are those of its last successful install here; the full run (CI) always installs.
+requirements_digest=$(cat requirements*.txt "$0" | sha256sum | cut -c1-64)
+stamp="${XDG_CACHE_HOME:-$HOME/.cache}/protein-studio/test-deps-$(python -c 'import sys; print(sys.prefix.replace("/", "_"))')"
+if [ ${#quick[@]} -gt 0 ] && [ "$(cat "$stamp" 2>/dev/null)" = "$requirements_digest" ]; then
+  echo "quick tier: requirements unchanged since the last install here; pip skipped"
+else
+  python -m pip install --quiet -r requirements.txt -r requirements-test.txt
+  # Real data for the heads' regression tests; --no-deps: esm-sumo's own code (and its
+  # scikit-learn/matplotlib requirements) is never used, only its data files.
+  python -m pip install --quiet --no-deps p-scldata==2025.6.0 esm-sumo==0.1.0
+  mkdir -p "$(dirname "$stamp")" && echo "$requirements_digest" > "$stamp"
+fi
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)

@@ -20,6 +20,43 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class StartingApp:
+    """An app process started now, on a free loopback port, that is waited for later: its start
+    (imports, model set-up: several seconds of one core) overlaps whatever runs meanwhile."""
+
+    def __init__(self, args: list, log: Path, program: tuple[str, ...] = ("app.py",)):
+        port = free_port()
+        command = [sys.executable, *program, "--host", "127.0.0.1", "--port", str(port), *map(str, args)]
+        self.log = log
+        with log.open("w") as out:
+            self.process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{port}/"
+
+    def wait(self, timeout: float = 120.0) -> str:
+        """Block until the app serves its page; its URL. Its log is quoted if it fails to start."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                raise RuntimeError(f"app exited with {code}:\n{self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.url, timeout=2):
+                    return self.url
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"app did not answer in {timeout:.0f} s:\n{self.log.read_text()[-3000:]}"
+                    ) from None
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 @contextmanager
 def running_app(
     args: list, log: Path, timeout: float = 120.0, program: tuple[str, ...] = ("app.py",)
@@ -27,29 +64,8 @@ def running_app(
     """Start the app with these flags (host and port are chosen here), wait until it serves its
     page, yield its URL, stop it. Its output goes to `log`, quoted if it fails to start.
     `program`: what runs instead of app.py (e.g. tests/faulty_app.py with a fault's name)."""
-    port = free_port()
-    command = [sys.executable, *program, "--host", "127.0.0.1", "--port", str(port), *map(str, args)]
-    with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    app = StartingApp(args, log, program)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"app exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"app did not answer in {timeout:.0f} s:\n{log.read_text()[-3000:]}"
-                    ) from None
-                time.sleep(0.5)
-        yield url
+        yield app.wait(timeout)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        app.stop()

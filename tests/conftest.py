@@ -42,14 +42,30 @@ def tiny_fold_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def app_url(tiny_fold_model, real_backbone, tmp_path_factory):
-    """`python app.py --fold-model DIR` on a free loopback port: the command users run."""
-    from tests.app_process import running_app
+def _shared_app(tiny_fold_model, tmp_path_factory):
+    """`python app.py --fold-model DIR` on a free loopback port (the command users run), started
+    at once and waited for by `app_url`; the one app every test without flags of its own shares."""
+    from tests.app_process import StartingApp
 
     app_dir = tmp_path_factory.mktemp("app")
     args = ["--fold-model", tiny_fold_model, "--max-fold-length", 400, "--result-cache", app_dir / "results"]
-    with running_app([*args, "--max-batch-folds", 5], app_dir / "app.log") as url:
-        yield url
+    app = StartingApp([*args, "--max-batch-folds", 5], app_dir / "app.log")
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _boot_the_shared_app_early(request):
+    """Start the shared app at the session's first test when any selected test uses it, so its
+    start (several seconds of one core) overlaps the in-process tests before it."""
+    if any("app_url" in item.fixturenames for item in request.session.items):
+        request.getfixturevalue("_shared_app")
+
+
+@pytest.fixture(scope="session")
+def app_url(_shared_app, real_backbone):
+    # The backbone is fetched here before any request reaches the app (it loads it on first use).
+    return _shared_app.wait()
 
 
 @pytest.fixture(scope="session")

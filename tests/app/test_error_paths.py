@@ -19,7 +19,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from models.shared.settings import HEADS_DIR
-from tests.app_process import ROOT, running_app
+from tests.app_process import ROOT, StartingApp
 from tests.conftest import UBIQUITIN
 
 OTHER_BACKBONE = "facebook/esm2_t12_35M_UR50D"
@@ -48,11 +48,39 @@ def _copy_head(name: str, to: Path, **card_changes) -> Path:
 
 
 @pytest.fixture(scope="module")
-def no_backbone_app(tiny_fold_model, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("no-backbone")
-    args = ["--backbone", tmp / "absent-esm2", "--fold-model", tiny_fold_model, "--result-cache", "off"]
-    with running_app(args, tmp / "app.log") as url:
-        yield Client(url, verbose=False)
+def broken_apps(tiny_fold_model, real_backbone, tmp_path_factory):
+    """The four apps this module needs, each with one thing wrong, started at once so that their
+    starts overlap (each is several seconds of one core); each test waits for its own."""
+    tmp = tmp_path_factory.mktemp("broken-apps")
+    heads = _copy_head("ptm_sumo", tmp / "heads", **{"config.dim": 480, "backbone.id": OTHER_BACKBONE})
+    (tmp / "no-heads").mkdir()
+    no_cache = ["--result-cache", "off"]
+    specs = {
+        "no-backbone": (["--backbone", tmp / "absent-esm2", "--fold-model", tiny_fold_model], ("app.py",)),
+        # No ESMFold weights, and a head trained for another backbone.
+        "broken-heads": (["--heads", heads, "--fold-model", tmp / "absent-esmfold"], ("app.py",)),
+        "no-heads": (["--heads", tmp / "no-heads", "--fold-model", tiny_fold_model], ("app.py",)),
+        "fold-oom": (["--fold-model", tiny_fold_model], ("tests/faulty_app.py", "fold-oom")),
+    }
+    apps = {
+        name: StartingApp([*args, *no_cache], tmp / f"{name}.log", program)
+        for name, (args, program) in specs.items()
+    }
+    try:
+        yield lambda name: Client(apps[name].wait(), verbose=False)
+    finally:
+        for app in apps.values():
+            app.stop()
+
+
+@pytest.fixture(scope="module")
+def no_backbone_app(broken_apps):
+    return broken_apps("no-backbone")
+
+
+@pytest.fixture(scope="module")
+def broken_heads_app(broken_apps):
+    return broken_apps("broken-heads")
 
 
 def test_unavailable_backbone_says_so_in_analyze_and_fold_still_works(no_backbone_app):
@@ -64,16 +92,6 @@ def test_unavailable_backbone_says_so_in_analyze_and_fold_still_works(no_backbon
         no_backbone_app.predict(UBIQUITIN, api_name="/ptm")
     _viewer, pdb_path, summary, *_ = _fold(no_backbone_app)
     assert summary["length"] == len(UBIQUITIN) and Path(pdb_path).is_file()
-
-
-@pytest.fixture(scope="module")
-def broken_heads_app(real_backbone, tmp_path_factory):
-    """No ESMFold weights, and a head trained for another backbone; folds run out of memory."""
-    tmp = tmp_path_factory.mktemp("broken-heads")
-    heads = _copy_head("ptm_sumo", tmp / "heads", **{"config.dim": 480, "backbone.id": OTHER_BACKBONE})
-    args = ["--heads", heads, "--fold-model", tmp / "absent-esmfold", "--result-cache", "off"]
-    with running_app(args, tmp / "app.log") as url:
-        yield Client(url, verbose=False)
 
 
 def test_a_head_for_another_backbone_is_refused_with_its_backbone_id(broken_heads_app):
@@ -93,25 +111,18 @@ def test_missing_esmfold_weights_say_how_to_fix_it_and_fail_fast(broken_heads_ap
     assert time.perf_counter() - started < 1.0 and again[3] == status  # no new attempt to load
 
 
-def test_an_empty_head_folder_leaves_analysis_unavailable_with_the_fix(tiny_fold_model, tmp_path):
-    empty = tmp_path / "no-heads"
-    empty.mkdir()
-    args = ["--heads", empty, "--fold-model", tiny_fold_model, "--result-cache", "off"]
-    with running_app(args, tmp_path / "app.log") as url:
-        client = Client(url, verbose=False)
-        status, *_ = _analyze(client)
-        assert "No trained heads in" in status and "no-heads" in status and "site-head" in status
-        assert _fold(client)[2]["length"] == len(UBIQUITIN)
+def test_an_empty_head_folder_leaves_analysis_unavailable_with_the_fix(broken_apps):
+    client = broken_apps("no-heads")
+    status, *_ = _analyze(client)
+    assert "No trained heads in" in status and "no-heads" in status and "site-head" in status
+    assert _fold(client)[2]["length"] == len(UBIQUITIN)
 
 
-def test_a_fold_that_runs_out_of_memory_reports_it(tiny_fold_model, tmp_path):
-    args = ["--fold-model", tiny_fold_model, "--result-cache", "off"]
-    program = ("tests/faulty_app.py", "fold-oom")
-    with running_app(args, tmp_path / "app.log", program=program) as url:
-        client = Client(url, verbose=False)
-        with pytest.raises(AppError, match="Out of memory folding 76 residues"):
-            _fold(client)
-        assert client.predict(UBIQUITIN, api_name="/localization")["probabilities"]  # the rest works
+def test_a_fold_that_runs_out_of_memory_reports_it(broken_apps):
+    client = broken_apps("fold-oom")
+    with pytest.raises(AppError, match="Out of memory folding 76 residues"):
+        _fold(client)
+    assert client.predict(UBIQUITIN, api_name="/localization")["probabilities"]  # the rest works
 
 
 @pytest.mark.parametrize("program", ["app.py", "predict.py"])
