@@ -7,6 +7,7 @@ from typing import Any
 
 import gradio as gr
 
+from components.analysis.ptm_view import page_start
 from components.analysis.tabs import (
     AnalysisTabs,
     build_contacts_tab,
@@ -133,7 +134,8 @@ def build_page(
         predict = make_predict_handler(studio, status, structure, analysis, script_url)
         predict_event = {
             "fn": predict,
-            "inputs": [sequence.text, ptm.threshold, structure.style, structure.coloring],
+            # ptm.view (a State: not part of the API) holds the PTM types shown and their thresholds.
+            "inputs": [sequence.text, ptm.threshold, structure.style, structure.coloring, ptm.view],
             "outputs": [status, *structure.fold_outputs, *analysis.outputs],
             "concurrency_limit": 1,  # the fold inside is memory-bound: one at a time, like /fold
             "concurrency_id": "fold",
@@ -169,7 +171,7 @@ def build_page(
         analyze, api_result = make_analyze_handler(studio, analysis, script_url)
         analyze_button.click(
             analyze,
-            inputs=[sequence.text, ptm.threshold],
+            inputs=[sequence.text, ptm.threshold, ptm.view],
             outputs=analysis.outputs,
             api_name="analyze",
             api_description="What the PTM, Localization and Contacts tabs show, from one ESM-2 pass per "
@@ -177,13 +179,19 @@ def build_page(
             concurrency_limit=2,
             concurrency_id="analyze",
         )
-        ptm.threshold.release(
-            make_rethreshold_handler(ptm, studio.annotator.head_cards.sites),
-            inputs=[ptm.state, ptm.threshold],
-            outputs=[ptm.plot, ptm.table, ptm.trust, ptm.empty],
-            api_visibility="private",
-            show_progress="hidden",
-        )
+        on_slider, on_choice = make_rethreshold_handler(studio, analysis, script_url)
+        redraw = {
+            "inputs": [ptm.state, ptm.threshold, ptm.types, ptm.own],
+            "outputs": [ptm.view, ptm.own, ptm.state, ptm.plot, ptm.table, ptm.trust, ptm.empty, ptm.viewer],
+            "api_visibility": "private",
+            "show_progress": "hidden",
+        }
+        ptm.threshold.release(on_slider, **redraw)
+        ptm.types.input(on_choice, **redraw)
+        ptm.own.input(on_choice, **redraw)
+        # A browser session starts at each type's calibrated threshold; API calls keep the
+        # State's own value, where their `threshold` argument applies to every type.
+        page.load(page_start, outputs=ptm.view, api_visibility="private")
         for kind, description in API_DESCRIPTIONS.items():
             gr.api(
                 api_result(kind),

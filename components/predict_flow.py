@@ -90,7 +90,9 @@ def make_predict_handler(
     """Predict: text, threshold, style, colouring -> every output, streamed as stages finish."""
     root = download_root or Path(tempfile.mkdtemp(prefix="protein-studio-predict-"))
 
-    def predict(sequence: str, threshold: float, style: str, coloring: str) -> Iterator[dict]:
+    def predict(
+        sequence: str, threshold: float, style: str, coloring: str, view_state: dict | None = None
+    ) -> Iterator[dict]:
         cleared = {**cleared_analysis(analysis), **cleared_structure(structure)}
         try:
             protein = parse_one(sequence)
@@ -115,7 +117,9 @@ def make_predict_handler(
         started = time.perf_counter()
         try:
             chains = studio.annotate_chains(protein)
-            analysed = analysis_outputs(studio, analysis, protein, chains, threshold, script_url, root)
+            analysed = analysis_outputs(
+                studio, analysis, protein, chains, threshold, script_url, root, view_state
+            )
             analysing.state = DONE
             analysing.text = f"done in {time.perf_counter() - started:.1f} s"
             if len(chains) > 1:
@@ -154,7 +158,8 @@ def make_predict_handler(
             folding.state, folding.text = DONE, f"done in {time.perf_counter() - started:.1f} s"
             if analysed_ok:  # the 3D site view and the structure's contacts need the fold
                 sites = analysed[analysis.ptm.json]["sites"]
-                outputs |= structure_views(studio, analysis, protein, chains, sites, script_url)
+                state = analysed[analysis.ptm.state]
+                outputs |= structure_views(studio, analysis, protein, chains, sites, script_url, state)
         except FoldingUnavailable as error:
             outputs = unavailable_outputs(structure, str(error))
             folding.state, folding.text = UNAVAILABLE, str(error)

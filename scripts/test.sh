@@ -37,6 +37,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v mkdssp >/dev/null 2>&1 || missing+=(dssp)
 command -v TMalign >/dev/null 2>&1 || missing+=(tm-align)  # the reference for models/structure/compare.py
+command -v makeblastdb >/dev/null 2>&1 || missing+=(ncbi-blast+)  # BLAST fixtures for training/ptm_data.py
+command -v mmseqs >/dev/null 2>&1 || missing+=(mmseqs2)  # homology clusters (training/ptm_data.py)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

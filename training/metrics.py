@@ -33,6 +33,22 @@ def threshold_curve(labels, scores, thresholds=CURVE_THRESHOLDS) -> dict:
     return {"thresholds": list(thresholds), "precision": precision, "recall": recall, "n_called": called}
 
 
+def pr_auc(labels, scores) -> float | None:
+    """Area under the precision-recall curve (scikit-learn's average precision)."""
+    from sklearn.metrics import average_precision_score
+
+    labels = np.asarray(labels).astype(int)
+    if not 0 < labels.sum() < len(labels):
+        return None
+    return round(float(average_precision_score(labels, scores)), 4)
+
+
+def baseline_metrics(labels, scores) -> dict:
+    """A baseline's figures on the test split: ROC-AUC and PR-AUC."""
+    auc = roc_auc(np.asarray(labels).astype(int), scores)
+    return {"roc_auc": None if np.isnan(auc) else round(auc, 4), "pr_auc": pr_auc(labels, scores)}
+
+
 def site_test_metrics(labels, scores, threshold: float = 0.5) -> dict:
     """A site head's final test-set figures, as its card stores them (metrics.final.<split>)."""
     labels = np.asarray(labels).astype(int)
@@ -41,6 +57,7 @@ def site_test_metrics(labels, scores, threshold: float = 0.5) -> dict:
     auc = roc_auc(labels, scores)
     return {
         "roc_auc": None if np.isnan(auc) else round(auc, 4),
+        "pr_auc": pr_auc(labels, scores),
         "n_positive": int(labels.sum()),
         "n": int(len(labels)),
         f"precision_at_{threshold}": at["precision"][0] or 0.0,

@@ -14,6 +14,9 @@ from pathlib import Path
 from models.shared.sequences import ACCEPTED_LETTERS, STANDARD_AMINO_ACIDS
 
 COLUMNS = ("id", "sequence", "position", "label")
+# Optional: a homology group per protein (e.g. an MMseqs2 cluster); validation and test then take
+# whole groups, so no protein is tested beside a close homologue it was trained on.
+GROUP = "group"
 MIN_PER_CLASS = 20  # fewer sites of a class leave validation and test splits with almost none
 MIN_PROTEINS = 10  # validation and test take whole proteins: each needs a few of them
 MAX_REPORTED = 10  # problems listed before "and N more"
@@ -44,6 +47,7 @@ class SiteTable:
     sha256: str
     sequences: dict[str, str]  # id -> sequence, in first-seen order
     sites: list[Site]
+    groups: dict[str, str] | None = None  # id -> homology group, when the file has a group column
 
     @property
     def n_positive(self) -> int:
@@ -94,7 +98,7 @@ def read_sites(path: Path, residues: str, min_per_class: int = MIN_PER_CLASS) ->
             break
     header = [cell.strip().lower() for cell in header]
     missing = [c for c in COLUMNS if c not in header]
-    extra = [c for c in header if c not in COLUMNS]
+    extra = [c for c in header if c not in (*COLUMNS, GROUP)]
     repeated = [c for c, n in Counter(header).items() if n > 1 and c in COLUMNS]
     if missing or extra or repeated:
         parts = [f"missing column(s) {', '.join(missing)}" if missing else ""]
@@ -108,6 +112,8 @@ def read_sites(path: Path, residues: str, min_per_class: int = MIN_PER_CLASS) ->
             ]
         )
     column = {c: header.index(c) for c in COLUMNS}
+    group_column = header.index(GROUP) if GROUP in header else None
+    groups: dict[str, str] = {}
 
     sequences: dict[str, str] = {}
     sequence_line: dict[str, int] = {}
@@ -163,6 +169,15 @@ def read_sites(path: Path, residues: str, min_per_class: int = MIN_PER_CLASS) ->
             row_problems.append(
                 f"site '{protein}' position {pos} is already listed on line {seen[protein, pos]}"
             )
+        if group_column is not None and not row_problems:
+            group = cells[group_column].strip()
+            if not group:
+                row_problems.append(f"the group of '{protein}' is empty")
+            elif groups.setdefault(protein, group) != group:
+                row_problems.append(
+                    f"id '{protein}' is in group '{group}' here and '{groups[protein]}' before "
+                    "(one group per protein)"
+                )
         if row_problems:
             problems.extend(f"{where}: {p}" for p in row_problems)
             continue
@@ -194,4 +209,5 @@ def read_sites(path: Path, residues: str, min_per_class: int = MIN_PER_CLASS) ->
             )
     if problems:
         raise SiteDataError(problems)
-    return SiteTable(Path(path), hashlib.sha256(raw).hexdigest(), sequences, sites)
+    digest = hashlib.sha256(raw).hexdigest()
+    return SiteTable(Path(path), digest, sequences, sites, groups if group_column is not None else None)

@@ -26,7 +26,7 @@ from models.analysis.backbone import Backbone
 from models.shared.sequences import Protein
 from training import ptm
 from training.cards import common_fields, rounded, write_card
-from training.metrics import roc_auc, site_test_metrics
+from training.metrics import baseline_metrics, roc_auc, site_test_metrics, threshold_curve
 from training.site_data import SiteDataError, SiteTable, head_stem
 
 log = logging.getLogger("training")
@@ -64,7 +64,8 @@ def embed_sites(backbone: Backbone, table: SiteTable, radius: int) -> dict:
         "mask": np.zeros((n, width), np.float32),
         "site": np.full(n, radius),
         "labels": np.array([s.label for s in table.sites], np.float32),
-        "groups": np.array([s.protein for s in table.sites]),
+        # Splits take whole groups: homology clusters when the file has them, else proteins.
+        "groups": np.array([table.groups[s.protein] if table.groups else s.protein for s in table.sites]),
     }
     rows_of = defaultdict(list)
     for row, site in enumerate(table.sites):
@@ -131,6 +132,53 @@ def score_like_the_app(
     return np.array([probability[row] for row in rows])
 
 
+def calibrated_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """The probability cut with the largest F1 on validation sites (scikit-learn's PR curve),
+    two decimals: the page's default threshold for this type."""
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, cuts = precision_recall_curve(labels.astype(int), probabilities)
+    f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
+    return round(float(cuts[int(np.argmax(f1))]), 2) if len(cuts) else THRESHOLD
+
+
+WINDOW = 7  # the one-hot baseline's ±residues
+WINDOW_LETTERS = "ACDEFGHIKLMNPQRSTVWY"
+
+
+def window_features(table: SiteTable, rows: np.ndarray) -> np.ndarray:
+    """One-hot ±7-residue windows (20 letters; any other letter and beyond the ends: all zero)."""
+    index = {a: i for i, a in enumerate(WINDOW_LETTERS)}
+    width = 2 * WINDOW + 1
+    x = np.zeros((len(rows), width * len(WINDOW_LETTERS)), np.float32)
+    for k, row in enumerate(rows):
+        site = table.sites[row]
+        sequence = table.sequences[site.protein]
+        for j, offset in enumerate(range(-WINDOW, WINDOW + 1)):
+            i = site.position - 1 + offset
+            if 0 <= i < len(sequence) and sequence[i] in index:
+                x[k, j * len(WINDOW_LETTERS) + index[sequence[i]]] = 1.0
+    return x
+
+
+def window_baseline(
+    table: SiteTable, labels: np.ndarray, test: np.ndarray, validation: np.ndarray, seed: int
+) -> np.ndarray:
+    """The sequence-only baseline on the same split: logistic regression on one-hot ±7 windows,
+    its regularisation chosen on validation. Test scores of its best model."""
+    from sklearn.linear_model import LogisticRegression
+
+    train = ~test & ~validation
+    x = window_features(table, np.arange(len(table.sites)))
+    best = None
+    for c in ptm.PROBE_C:
+        model = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(x[train], labels[train])
+        score = roc_auc(labels[validation], model.decision_function(x[validation]))
+        if best is None or score > best[1]:
+            best = (model, score)
+    return best[0].decision_function(x[test])
+
+
 def _part(table: SiteTable, labels: np.ndarray, groups: np.ndarray, mask: np.ndarray) -> dict:
     return {
         "proteins": len(np.unique(groups[mask])),
@@ -139,8 +187,11 @@ def _part(table: SiteTable, labels: np.ndarray, groups: np.ndarray, mask: np.nda
     }
 
 
-def train_site_head(args, argv: list[str], table: SiteTable, started: float) -> Path:
-    """Embed the checked sites, split, train, measure, write. Returns the card's path."""
+def train_site_head(
+    args, argv: list[str], table: SiteTable, started: float, card_fields: dict | None = None
+) -> Path:
+    """Embed the checked sites, split, train, measure, write. Returns the card's path.
+    `card_fields`: more for the card (e.g. the data's sources and licences)."""
     name = head_stem(args.name)
     backbone = Backbone(args.backbone)
     model = backbone.load()
@@ -164,13 +215,19 @@ def train_site_head(args, argv: list[str], table: SiteTable, started: float) -> 
     test, validation, split_seed = split_by_protein(table, groups, labels, args.seed)
     development = {k: v[~test] for k, v in data.items()}
     _, probe_predict, probe_val = ptm.train_probe(development, validation[~test], args.seed)
-    probe_test = roc_auc(labels[test], probe_predict(data["centre"][test]))
+    probe_scores = probe_predict(data["centre"][test])
+    probe_test = roc_auc(labels[test], probe_scores)
+    window_scores = window_baseline(table, labels, test, validation, args.seed)
     config = ptm.site_config(model.config, ptm_type=args.name, residues=args.residues)
     head, head_val, member_val = ptm.train_site_ensemble(
         development, validation[~test], config, args.members, args.seed, epochs=args.epochs
     )
     stages["training"] = time.perf_counter() - mark
+    val_rows = np.where(validation[~test])[0]
+    val_probabilities = ptm.scores(head, development, val_rows)
+    calibrated = calibrated_threshold(development["labels"][val_rows], val_probabilities)
 
+    unit = "homology group (the file's group column)" if table.groups else "protein id"
     card = {
         "kind": "site_ensemble",
         "name": name,
@@ -184,8 +241,8 @@ def train_site_head(args, argv: list[str], table: SiteTable, started: float) -> 
             "longest_protein": longest,
             "windowed_proteins": sum(len(s) > backbone.max_residues for s in table.sequences.values()),
             "split": (
-                f"by protein id (scikit-learn GroupShuffleSplit, seed {split_seed}): test "
-                f"{TEST_FRACTION:.0%} of proteins, validation {VALIDATION_FRACTION:.0%}, train the rest"
+                f"by {unit} (scikit-learn GroupShuffleSplit, seed {split_seed}): test "
+                f"{TEST_FRACTION:.0%} of groups, validation {VALIDATION_FRACTION:.0%}, train the rest"
             ),
             "train": _part(table, labels, groups, ~test & ~validation),
             "validation": _part(table, labels, groups, validation),
@@ -196,9 +253,15 @@ def train_site_head(args, argv: list[str], table: SiteTable, started: float) -> 
             "member_validation_roc_auc": [rounded(a) for a in member_val],
             "probe_validation_roc_auc": rounded(probe_val),
             "probe_logistic_regression": {"Test": rounded(probe_test)},
+            "baselines": {
+                "probe_logistic_regression": baseline_metrics(labels[test], probe_scores),
+                "one_hot_window_logistic_regression": baseline_metrics(labels[test], window_scores),
+            },
         },
         "epochs": args.epochs,
+        "threshold": {"value": calibrated, "chosen_by": "the largest F1 on the validation groups"},
         **common_fields(backbone, args.backbone, argv, args.seed),
+        **(card_fields or {}),
     }
     card_path = write_card(head, card, args.out, started, stages)
 
@@ -208,6 +271,10 @@ def train_site_head(args, argv: list[str], table: SiteTable, started: float) -> 
     probabilities = score_like_the_app(card_path, args.name, backbone, table, test_rows)
     truth = labels[test_rows].astype(int)
     card["metrics"]["final"] = {"Test": site_test_metrics(truth, probabilities, THRESHOLD)}
+    at = threshold_curve(truth, probabilities, (calibrated,))
+    card["metrics"]["final"]["Test"]["at_calibrated_threshold"] = {
+        "threshold": calibrated, "precision": at["precision"][0] or 0.0, "recall": at["recall"][0] or 0.0
+    }
     sample = np.sort(
         np.random.default_rng(args.seed).choice(
             len(test_rows), min(REGRESSION_SAMPLE, len(test_rows)), replace=False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -66,6 +66,21 @@ AMINO_ACID_NAMES = dict(
     )
 )
 TRACK_HEIGHT = 230
+COMPACT_TRACK_HEIGHT = 150  # with more than two tracks (nine PTM types): the plot stays readable
+# One colour per PTM type, in the order the heads are listed (plot markers, 3D sticks, legends):
+# Okabe-Ito's colour-blind-safe set first, then darker extras.
+TYPE_COLOURS = ("#d55e00", "#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7a5195",
+                "#8c564b", "#3b3b98", "#b8860b")  # fmt: skip
+
+
+def type_colour(ptm_types: Sequence[tuple[str, str]], name: str) -> str:
+    names = [n for n, _ in ptm_types]
+    return TYPE_COLOURS[names.index(name) % len(TYPE_COLOURS)] if name in names else "#b2182b"
+
+
+def threshold_for(thresholds: float | Mapping[str, float], ptm_type: str) -> float:
+    """A type's threshold: one number for every type, or each type's own (e.g. from its card)."""
+    return thresholds if isinstance(thresholds, (int, float)) else thresholds.get(ptm_type, 0.5)
 
 
 def residues_phrase(residues: str) -> str:
@@ -74,17 +89,23 @@ def residues_phrase(residues: str) -> str:
 
 
 def ptm_figure(
-    lengths: dict[str, int], sites: Sequence[dict], threshold: float, ptm_types: Sequence[tuple[str, str]]
+    lengths: dict[str, int],
+    sites: Sequence[dict],
+    threshold: float | Mapping[str, float],
+    ptm_types: Sequence[tuple[str, str]],
+    colours: Sequence[tuple[str, str]] | None = None,
 ) -> go.Figure:
     """One track per PTM type (the loaded site heads' names and residues), and per chain for a
     complex (`lengths`: residues of each chain; sites carry their chain letter): the probability
-    at each candidate residue along the chain, with the threshold line."""
+    at each candidate residue along the chain, with the type's threshold line. `colours`: the
+    types that set each one's colour (all loaded types, so a colour stays with its type when only
+    some are shown)."""
     chains = list(lengths)
     tracks = [(chain, name, residues) for chain in chains for name, residues in ptm_types]
     titles = []
     for chain, name, residues in tracks:
         mine = [s for s in sites if s["type"] == name and s.get("chain", chain) == chain]
-        above = sum(s["probability"] >= threshold for s in mine)
+        above = sum(s["probability"] >= threshold_for(threshold, name) for s in mine)
         where = f"chain {chain} · " if len(chains) > 1 else ""
         titles.append(
             f"{where}{name} probability at each {residues_phrase(residues)} "
@@ -100,12 +121,13 @@ def ptm_figure(
     )
     for row, (chain, name, _) in enumerate(tracks, start=1):
         mine = [s for s in sites if s["type"] == name and s.get("chain", chain) == chain]
-        _add_track(fig, row, mine, threshold)
+        colour = type_colour(colours or ptm_types, name)
+        _add_track(fig, row, mine, threshold_for(threshold, name), colour)
     fig.update_xaxes(range=[0, max(lengths.values(), default=1) + 1])
     fig.update_xaxes(title_text="residue", row=rows, col=1)
     fig.update_yaxes(range=[0, 1.05], title_text="probability")
     fig.update_layout(
-        height=90 + TRACK_HEIGHT * rows,
+        height=90 + (TRACK_HEIGHT if rows <= 2 else COMPACT_TRACK_HEIGHT) * rows,
         margin={"l": 50, "r": 20, "t": 50, "b": 40},
         template="plotly_white",
         showlegend=False,
@@ -113,7 +135,9 @@ def ptm_figure(
     return fig
 
 
-def _add_track(fig: go.Figure, row: int, sites: Sequence[dict], threshold: float) -> None:
+def _add_track(
+    fig: go.Figure, row: int, sites: Sequence[dict], threshold: float, colour: str = "#b2182b"
+) -> None:
     positions = [s["position"] for s in sites]
     probs = [s["probability"] for s in sites]
     fig.add_trace(
@@ -121,7 +145,7 @@ def _add_track(fig: go.Figure, row: int, sites: Sequence[dict], threshold: float
             x=positions,
             y=probs,
             mode="markers",
-            marker={"size": 8, "color": ["#b2182b" if p >= threshold else "#9e9e9e" for p in probs]},
+            marker={"size": 8, "color": [colour if p >= threshold else "#9e9e9e" for p in probs]},
             customdata=[f"{s['residue']}{s['position']} {s['type']}" for s in sites],
             hovertemplate="%{customdata}<br>p = %{y:.3f}<extra></extra>",
         ),
@@ -138,7 +162,7 @@ def _add_track(fig: go.Figure, row: int, sites: Sequence[dict], threshold: float
     )
     fig.add_hline(
         y=threshold,
-        line={"color": "#b2182b", "dash": "dash"},
+        line={"color": colour, "dash": "dash"},
         annotation_text=f"threshold {threshold:.2f}",
         annotation_position="top left",
         row=row,

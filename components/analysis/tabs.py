@@ -27,6 +27,7 @@ from components.analysis.contacts_view import (
     write_contact_files,
 )
 from components.analysis.percentages import class_percentages, split_percentages
+from components.analysis.ptm_view import PtmView, site_rows, sites_in_3d, summary_html
 from components.analysis.trust import (
     closeness_sentence,
     contacts_trust_html,
@@ -41,7 +42,7 @@ from models.analysis.annotation_json import contacts_json_for, localization_json
 from models.analysis.contacts import read_contacts_card
 from models.analysis.embeddings import write_embeddings
 from models.shared.errors import BackboneUnavailable, SequenceError
-from models.shared.sequences import parse_one
+from models.shared.sequences import Protein, parse_one
 
 log = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 0.5
@@ -69,7 +70,10 @@ class PtmTab:
     json: gr.JSON
     state: gr.State  # the last result's sequence and sites, for re-thresholding without recomputing
     trust: gr.HTML  # the head cards' test figures at the current threshold
-    empty: gr.HTML  # "no site at or above …; the highest is …", per PTM type
+    empty: gr.HTML  # one summary row per PTM type, and "no site at or above …; the highest is …"
+    types: gr.CheckboxGroup  # the PTM types shown (all by default)
+    own: gr.Checkbox  # each type at its card's calibrated threshold, or the slider's for all
+    view: gr.State  # PtmView.as_state(): what `types` and `own` chose (not part of the API)
 
 
 @dataclass
@@ -163,14 +167,35 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
         elem_id="ptm-intro",
     )
     subject = _subject("PTM sites: protein")
-    threshold = gr.Slider(
-        0.0, 1.0, value=DEFAULT_THRESHOLD, step=0.01, label="Threshold", elem_id="ptm-threshold"
+    names = [name for name, _ in ptm_types]
+    with gr.Row(equal_height=False):
+        types = gr.CheckboxGroup(
+            names, value=names, label="PTM types shown", elem_id="ptm-types", scale=3
+        )
+        with gr.Column(scale=2):
+            own = gr.Checkbox(
+                True,
+                label="Each type at its own threshold (calibrated on validation data, from its card)",
+                elem_id="ptm-own-thresholds",
+            )
+            threshold = gr.Slider(
+                0.0,
+                1.0,
+                value=DEFAULT_THRESHOLD,
+                step=0.01,
+                label="One threshold for every type (moving it unticks the box above)",
+                elem_id="ptm-threshold",
+            )
+    start = PtmView(None, True)
+    trust = gr.HTML(
+        ptm_trust_html(site_cards, start.thresholds(site_cards, DEFAULT_THRESHOLD)),
+        label="PTM trust",
+        elem_id="ptm-trust-box",
     )
-    trust = gr.HTML(ptm_trust_html(site_cards, DEFAULT_THRESHOLD), label="PTM trust", elem_id="ptm-trust-box")
     plot = gr.Plot(label="PTM probability", elem_id="ptm-plot", elem_classes=FILLED)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            empty = gr.HTML("", label="PTM sites: none above the threshold", elem_id="ptm-empty-box")
+            empty = gr.HTML("", label="PTM types: sites at or above each threshold", elem_id="ptm-empty-box")
             table = gr.Dataframe(
                 headers=TABLE_COLUMNS,
                 label="Predicted sites (above threshold)",
@@ -183,7 +208,13 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
             viewer = gr.HTML(placeholder(NO_FOLD_YET, 360), label="PTM sites in 3D", elem_id="ptm-viewer")
     with gr.Accordion("Sites (JSON)", open=False):
         sites_json = gr.JSON(label="PTM sites (JSON)", elem_id="ptm-json")
-    return PtmTab(subject, threshold, plot, table, csv_file, viewer, sites_json, gr.State(None), trust, empty)
+    # The State's own value (slider for every type) is what API calls get; the page's load event
+    # starts each browser session at the cards' thresholds (ptm_view.page_start).
+    view = gr.State(PtmView().as_state())
+    return PtmTab(
+        subject, threshold, plot, table, csv_file, viewer, sites_json, gr.State(None), trust, empty,
+        types, own, view,
+    )  # fmt: skip
 
 
 def build_contacts_tab() -> ContactsTab:
@@ -259,14 +290,6 @@ def similar_table(similar: list[dict], card: dict | None = None) -> str:
     )
 
 
-def _site_rows(sequence_sites: list[dict], threshold: float) -> list[list]:
-    return [
-        [s.get("chain", "A"), s["position"], s["residue"], s["type"], round(s["probability"], 3), s["window"]]
-        for s in sequence_sites
-        if s["probability"] >= threshold
-    ]
-
-
 def _write_sites_csv(record_id: str, sites: list[dict], root: Path) -> str:
     digest = hashlib.sha1((record_id + str(len(sites))).encode()).hexdigest()[:12]
     path = root / digest / "ptm_sites.csv"
@@ -306,10 +329,45 @@ def block_diagonal(maps: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def analysis_outputs(
-    studio: Any, tabs: AnalysisTabs, protein, chains: list, threshold: float, script_url: str, root: Path
+def ptm_site_outputs(
+    ptm: PtmTab, state: dict, site_cards, threshold: float, view_state: dict | None
 ) -> dict:
-    """Every analysis output for `protein`, analysed chain by chain ([(letter, Annotation)])."""
+    """What depends on the shown types and thresholds: plot, table, trust notes, summary. From
+    the last result (`state`), so changing them recomputes nothing."""
+    view = PtmView.from_state(view_state)
+    types = [tuple(t) for t in state.get("types", [])]
+    thresholds = view.thresholds(site_cards, threshold)
+    shown = view.shown(types)
+    names = [n for n, _ in shown]
+    cards = [c for c in site_cards if c.ptm_type in names]
+    many = len(state["sequences"]) > 1
+    return {
+        ptm.trust: ptm_trust_html(cards, thresholds),
+        ptm.empty: summary_html(state["sites"], thresholds, shown, types, list(state["sequences"]))
+        + "".join(
+            (f"<h4>Chain {letter}</h4>" if many else "")
+            + ptm_empty_states_html(
+                sequence, [x for x in state["sites"] if x.get("chain", "A") == letter], thresholds, shown
+            )
+            for letter, sequence in state["sequences"].items()
+        ),
+        ptm.plot: ptm_figure(state["lengths"], state["sites"], thresholds, shown, colours=types),
+        ptm.table: site_rows(state["sites"], thresholds, names),
+    }
+
+
+def analysis_outputs(
+    studio: Any,
+    tabs: AnalysisTabs,
+    protein,
+    chains: list,
+    threshold: float,
+    script_url: str,
+    root: Path,
+    view_state: dict | None = None,
+) -> dict:
+    """Every analysis output for `protein`, analysed chain by chain ([(letter, Annotation)]).
+    `view_state`: the PTM types shown and their thresholds (`PtmView`); None: all, at `threshold`."""
     ptm, loc, con = tabs.ptm, tabs.localization, tabs.contacts
     cards = studio.annotator.head_cards
     loc_card = cards.localization.card if cards.localization else {}
@@ -323,6 +381,15 @@ def analysis_outputs(
         for letter, a in chains
     ]
     subject = subject_html(protein)
+    state = {
+        "id": protein.id,
+        "lengths": lengths,
+        "sites": ptm_json["sites"],
+        "types": ptm_types,
+        "sequences": {letter: a.sequence for letter, a in chains},
+        "threshold": threshold,
+        "view": view_state,
+    }
     return {
         tabs.status: "",
         loc.subject: subject,
@@ -338,16 +405,9 @@ def analysis_outputs(
         ]
         or None,
         ptm.subject: subject,
-        ptm.plot: ptm_figure(lengths, ptm_json["sites"], threshold, ptm_types),
-        ptm.table: _site_rows(ptm_json["sites"], threshold),
         ptm.csv: _write_sites_csv(protein.id, ptm_json["sites"], root),
         ptm.json: ptm_json,
-        ptm.state: {
-            "lengths": lengths,
-            "sites": ptm_json["sites"],
-            "types": ptm_types,
-            "sequences": {letter: a.sequence for letter, a in chains},
-        },
+        ptm.state: state,
         con.subject: subject,
         con.top: [
             [f"{letter}{i}" if len(chains) > 1 else i, f"{letter}{j}" if len(chains) > 1 else j, p]
@@ -355,32 +415,41 @@ def analysis_outputs(
             for i, j, p in top_contacts_rows(a.contacts)
         ],
         con.files: [path for letter, a in chains for path in write_contact_files(a.id, a.contacts, root)],
-        **structure_views(studio, tabs, protein, chains, ptm_json["sites"], script_url),
-        ptm.trust: ptm_trust_html(cards.sites, threshold),
-        ptm.empty: "".join(
-            (f"<h4>Chain {letter}</h4>" if len(chains) > 1 else "")
-            + ptm_empty_states_html(
-                a.sequence, [x for x in ptm_json["sites"] if x["chain"] == letter], threshold, ptm_types
-            )
-            for letter, a in chains
-        ),  # fmt: skip
+        **structure_views(studio, tabs, protein, chains, ptm_json["sites"], script_url, state),
+        **ptm_site_outputs(ptm, state, cards.sites, threshold, view_state),
     }
 
 
+def ptm_sites_viewer(studio: Any, structure, state: dict, script_url: str) -> str:
+    """The fold with the shown types' sites at or above their thresholds, coloured by type."""
+    types = [tuple(t) for t in state.get("types", [])]
+    view = PtmView.from_state(state.get("view"))
+    thresholds = view.thresholds(studio.annotator.head_cards.sites, state.get("threshold", DEFAULT_THRESHOLD))
+    drawn, key = sites_in_3d(state["sites"], thresholds, view.shown(types), types)
+    return render_structure(
+        structure.pdb, script_url, "cartoon", "pLDDT", 360, drawn, "ptm-viewer", structure.residues(),
+        site_key=key,
+    )  # fmt: skip
+
+
 def structure_views(
-    studio: Any, tabs: AnalysisTabs, protein, chains: list, sites: list, script_url: str
+    studio: Any,
+    tabs: AnalysisTabs,
+    protein,
+    chains: list,
+    sites: list,
+    script_url: str,
+    state: dict | None = None,
 ) -> dict:
-    """The analysis outputs that show the protein's fold when it is folded: the sites in 3D, the
+    """The analysis outputs that show the protein's fold when it is folded: the sites in 3D (the
+    shown types at or above their thresholds, coloured by type; `state`: the PTM tab's), the
     structure's contacts in the map's lower triangle, the top contacts as lines. Predict redraws
     only these once its fold arrives."""
     ptm, con = tabs.ptm, tabs.contacts
     structure = studio.cached_structure(protein)
     viewer, note, structure_contacts = placeholder(NO_FOLD_YET, 360), ESM_CONTACTS_NOTE, None
     if structure is not None:
-        shown = [(s["chain"], s["position"], s["probability"]) for s in sites]
-        viewer = render_structure(
-            structure.pdb, script_url, "cartoon", "pLDDT", 360, shown, "ptm-viewer", structure.residues()
-        )
+        viewer = ptm_sites_viewer(studio, structure, {"sites": sites, **(state or {})}, script_url)
         structure_contacts = structure.cb_contacts()
         if structure_contacts is not None:
             note = "Upper triangle: ESM-2; lower triangle: the ESMFold structure's Cβ contacts."
@@ -437,7 +506,9 @@ def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, downl
         except SequenceError as error:
             raise gr.Error(str(error), duration=None, print_exception=False) from None
 
-    def analyze(sequence: str, threshold: float = DEFAULT_THRESHOLD) -> dict:
+    def analyze(
+        sequence: str, threshold: float = DEFAULT_THRESHOLD, view_state: dict | None = None
+    ) -> dict:
         try:
             protein, chains = annotate(sequence)
         except BackboneUnavailable as error:
@@ -447,7 +518,7 @@ def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, downl
         except Exception:
             log.exception("Analysis failed")
             raise gr.Error("Analysis failed unexpectedly; the error was logged on the server.") from None
-        return analysis_outputs(studio, tabs, protein, chains, threshold, script_url, root)
+        return analysis_outputs(studio, tabs, protein, chains, threshold, script_url, root, view_state)
 
     def api_result(kind: str):
         def endpoint(sequence: str) -> dict:
@@ -473,24 +544,31 @@ def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, downl
     return analyze, api_result
 
 
-def make_rethreshold_handler(ptm: PtmTab, site_cards=()):
-    """Threshold slider: redraw plot and table from the last result, no recomputation."""
+def make_rethreshold_handler(studio: Any, tabs: AnalysisTabs, script_url: str):
+    """The PTM tab's controls (types shown, own thresholds, the slider): redraw plot, table,
+    summary, trust notes and the 3D sites from the last result, no recomputation. Moving the
+    slider unticks "own thresholds" (the slider then applies to every type)."""
+    ptm = tabs.ptm
+    site_cards = studio.annotator.head_cards.sites
 
-    def rethreshold(state: dict | None, threshold: float) -> dict:
+    def redraw(state: dict | None, threshold: float, types: list, own: bool, slider_moved: bool) -> dict:
+        own = own and not slider_moved
+        view_state = PtmView(tuple(types or ()), own).as_state()
+        out = {ptm.view: view_state, ptm.own: own}
         if not state:
-            return {}
-        types = [tuple(t) for t in state.get("types", [])]
-        return {
-            ptm.trust: ptm_trust_html(site_cards, threshold),
-            ptm.empty: "".join(
-                (f"<h4>Chain {letter}</h4>" if len(state["sequences"]) > 1 else "")
-                + ptm_empty_states_html(
-                    sequence, [x for x in state["sites"] if x.get("chain", "A") == letter], threshold, types
-                )
-                for letter, sequence in state["sequences"].items()
-            ),
-            ptm.plot: ptm_figure(state["lengths"], state["sites"], threshold, types),
-            ptm.table: _site_rows(state["sites"], threshold),
-        }
+            return out
+        state = {**state, "threshold": threshold, "view": view_state}
+        out |= {ptm.state: state, **ptm_site_outputs(ptm, state, site_cards, threshold, view_state)}
+        protein = Protein(state.get("id", ""), tuple(state["sequences"].values()))
+        structure = studio.cached_structure(protein)
+        if structure is not None:
+            out[ptm.viewer] = ptm_sites_viewer(studio, structure, state, script_url)
+        return out
 
-    return rethreshold
+    def on_slider(state, threshold, types, own):
+        return redraw(state, threshold, types, own, True)
+
+    def on_choice(state, threshold, types, own):
+        return redraw(state, threshold, types, own, False)
+
+    return on_slider, on_choice

@@ -8,9 +8,9 @@ written by `scripts/measure_trust.py` and the training pipeline.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from components.analysis.annotation_plots import residues_phrase
+from components.analysis.annotation_plots import residues_phrase, threshold_for
 from components.analysis.percentages import tenths_of_percent
 from models.analysis.head_cards import HeadCard
 
@@ -107,17 +107,33 @@ def _site_head_note(card: HeadCard, threshold: float) -> str:
     return f"<p>{text}</p>"
 
 
-def ptm_trust_html(site_cards: Sequence[HeadCard], threshold: float) -> str:
-    """One paragraph per site head: test ROC-AUC, and precision/recall at `threshold` (the
-    nearest threshold its card measured), all from the card."""
+LICENCE_NOTE = "Trained on data for non-commercial use"
+
+
+def ptm_trust_html(site_cards: Sequence[HeadCard], threshold: float | Mapping[str, float]) -> str:
+    """One paragraph per site head: test ROC-AUC, and precision/recall at its threshold (`threshold`:
+    one for all, or each type's; the nearest its card measured), all from the card; and, for a
+    head trained on data for non-commercial use, that restriction beside its figures."""
     if not site_cards:
         return ""
-    notes = "".join(_site_head_note(card, threshold) for card in site_cards)
+    notes = "".join(
+        _site_head_note(card, threshold_for(threshold, card.ptm_type))[: -len("</p>")]
+        + (
+            f" <span class='data-licence'>{LICENCE_NOTE} ({html.escape(card.data_licence)}).</span>"
+            if card.data_licence
+            else ""
+        )
+        + "</p>"
+        for card in site_cards
+    )
     return f"<div class='{TRUST_CLASS}' id='ptm-trust'>{notes}</div>"
 
 
 def ptm_empty_states_html(
-    sequence: str, sites: Sequence[dict], threshold: float, ptm_types: Sequence[tuple[str, str]]
+    sequence: str,
+    sites: Sequence[dict],
+    thresholds: float | Mapping[str, float],
+    ptm_types: Sequence[tuple[str, str]],
 ) -> str:
     """For each PTM type with no site at or above `threshold`, a sentence saying so: the highest
     scoring candidate, or that the sequence has no candidate residue. "" when every type has one."""
@@ -133,6 +149,7 @@ def ptm_empty_states_html(
         if not mine:  # not scored (no such head ran): nothing true to say about its sites
             continue
         best = max(mine, key=lambda s: (s["probability"], -s["position"]))
+        threshold = threshold_for(thresholds, name)
         if best["probability"] < threshold:
             lines.append(
                 f"No {name} site at or above {threshold:.2f}; the highest is "

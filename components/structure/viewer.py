@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 
 import py3Dmol
 
@@ -93,6 +94,7 @@ body {{ margin: 0; font: 12px system-ui, sans-serif; overflow: hidden; }}
   padding: 6px 8px; background: rgba(255,255,255,.85); border-radius: 6px; }}
 .legend li, .key li {{ display: flex; align-items: center; gap: 6px; line-height: 18px; }}
 .legend span, .key span {{ width: 12px; height: 12px; border-radius: 2px; display: inline-block; }}
+.key {{ left: auto; right: 6px; }}
 </style></head><body>{legend}{viewer}{link}</body></html>"""
 
 # Residue ranges picked on the page (a rectangle of the PAE map) shown in 3D: the model's other
@@ -217,9 +219,12 @@ def viewer_document(
     ss: str | None = None,
     reference_pdb: str | None = None,
     contacts: ContactLines | None = None,
+    site_key: Sequence[tuple[str, str]] | None = None,
 ) -> str:
     """The standalone HTML page of the viewer (what goes into the iframe). `sites`: (chain,
-    residue number, probability) drawn as sticks coloured by probability. `residues`: what the
+    residue number, probability) drawn as sticks coloured by probability, or (chain, residue
+    number, probability, colour) drawn in that colour; `site_key`: (label, colour) pairs listed
+    as the sticks' key (e.g. one colour per PTM type). `residues`: what the
     fold already knows per residue; without it they are read from the PDB text. `ss`: DSSP
     3-state per residue, for colouring by secondary structure. `reference_pdb`: a second
     structure drawn in grey under this one (a comparison, already superposed). `contacts`:
@@ -263,9 +268,10 @@ def viewer_document(
             view.setStyle(selection, _style_spec(style, colour))
             if style == "surface":
                 view.addSurface(py3Dmol.VDW, {"opacity": 0.9, **colour}, selection)
-    for chain, number, probability in sites or []:
+    for chain, number, probability, *colour in sites or []:
         selection = {"chain": chain, "resi": number}
-        view.addStyle(selection, {"stick": {"radius": 0.35, "color": _site_colour(probability)}})
+        colour = colour[0] if colour else _site_colour(probability)
+        view.addStyle(selection, {"stick": {"radius": 0.35, "color": colour}})
     for start, end, probability in contacts or []:
         view.addCylinder(_contact_spec(start, end, probability))
     if reference_pdb:
@@ -281,6 +287,12 @@ def viewer_document(
     # The PDB text sits inside a <script>; make sure nothing in it can close that element.
     chains = sorted({chain for chain, _, _ in residues})  # the order the chain colouring assigns
     legend = _legend_html(coloring, chains)
+    if site_key:
+        items = "".join(
+            f'<li><span style="background:{html.escape(colour)}"></span>{html.escape(label)}</li>'
+            for label, colour in site_key
+        )
+        legend += f'<ul class="key" aria-label="site colour key">{items}</ul>'
     return _DOC.format(legend=legend, viewer=_guard_script(viewer_html), link=link)
 
 
@@ -302,9 +314,12 @@ def render_structure(
     ss: str | None = None,
     reference_pdb: str | None = None,
     contacts: ContactLines | None = None,
+    site_key: Sequence[tuple[str, str]] | None = None,
 ) -> str:
     """An iframe holding the viewer, ready for `gr.HTML` (arguments: see `viewer_document`)."""
-    doc = viewer_document(pdb_text, script_url, style, coloring, sites, residues, ss, reference_pdb, contacts)
+    doc = viewer_document(
+        pdb_text, script_url, style, coloring, sites, residues, ss, reference_pdb, contacts, site_key
+    )
     return (
         f'<iframe class="{element_class}" title="3D structure viewer" '
         f'style="width:100%;height:{height}px;border:0;border-radius:8px" '

@@ -57,6 +57,17 @@ class HeadCard:
         return str(self.card.get("backbone", {}).get("id", "an unknown backbone"))
 
     @property
+    def threshold(self) -> float:
+        """The probability from which the page calls a site by default: the card's calibrated
+        threshold (chosen on validation data), or 0.5 for cards without one."""
+        return float((self.card.get("threshold") or {}).get("value", 0.5))
+
+    @property
+    def data_licence(self) -> str | None:
+        """A restriction the training data puts on use (e.g. non-commercial), or None."""
+        return self.card.get("data_licence")
+
+    @property
     def test_metrics(self) -> dict:
         """The card's final test-set metrics: {split: {"roc_auc": …, …}} (empty if none)."""
         return self.card.get("metrics", {}).get("final", {})
