@@ -87,7 +87,8 @@ def scores(head: SiteHead | SiteEnsemble, data: dict, rows: np.ndarray, batch: i
     out = []
     for start in range(0, len(rows), batch):
         idx = rows[start : start + batch]
-        out.append(head.probabilities(*_inputs(data, idx)).numpy())
+        with torch.no_grad():
+            out.append(head.probabilities(*_inputs(data, idx)).numpy())
     return np.concatenate(out) if out else np.zeros(0)
 
 

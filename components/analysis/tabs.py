@@ -371,7 +371,7 @@ def analysis_outputs(
     ptm, loc, con = tabs.ptm, tabs.localization, tabs.contacts
     cards = studio.annotator.head_cards
     loc_card = cards.localization.card if cards.localization else {}
-    ptm_json = ptm_json_for(protein.id, chains)
+    ptm_json = ptm_json_for(protein.id, chains, {c.ptm_type: c.threshold for c in cards.sites})
     loc_json = localization_json_for(protein.id, chains)
     lengths = {letter: len(a.sequence) for letter, a in chains}
     ptm_types = chains[0][1].ptm_types
@@ -531,11 +531,10 @@ def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, downl
             except Exception:
                 log.exception("%s request failed", kind)
                 raise gr.Error(f"The {kind} prediction failed unexpectedly; the error was logged.") from None
-            answer = {
-                "localization": localization_json_for,
-                "ptm": ptm_json_for,
-                "contacts": contacts_json_for,
-            }
+            if kind == "ptm":
+                cards = studio.annotator.head_cards.sites
+                return ptm_json_for(protein.id, chains, {c.ptm_type: c.threshold for c in cards})
+            answer = {"localization": localization_json_for, "contacts": contacts_json_for}
             return answer[kind](protein.id, chains)
 
         endpoint.__name__ = kind

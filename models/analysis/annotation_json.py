@@ -6,11 +6,17 @@ Each takes [(chain letter, models.analysis.annotation.Annotation)] as `Studio.an
 from __future__ import annotations
 
 
-def ptm_json_for(protein_id: str, chains: list[tuple[str, object]]) -> dict:
+def ptm_json_for(
+    protein_id: str, chains: list[tuple[str, object]], thresholds: dict[str, float] | None = None
+) -> dict:
     """/ptm's answer for a protein analysed chain by chain: one list, each site with its chain
-    letter and its position within that chain."""
+    letter and its position within that chain; `thresholds`: each type's calibrated threshold
+    (from its card), from which the page calls a site."""
     sites = [{"chain": letter, **site} for letter, a in chains for site in a.ptm_json()["sites"]]
-    return {"id": protein_id, "sites": sites}
+    answer = {"id": protein_id, "sites": sites}
+    if thresholds is not None:
+        answer["thresholds"] = thresholds
+    return answer
 
 
 def localization_json_for(protein_id: str, chains: list[tuple[str, object]]) -> dict:

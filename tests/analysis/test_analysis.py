@@ -94,13 +94,25 @@ def test_localization_endpoint(client):
     assert all(-1 <= s["similarity"] <= 1.001 for s in similar)
 
 
-def test_ptm_endpoint_lists_every_lysine(client):
+def test_ptm_endpoint_lists_every_candidate_of_every_type(client):
+    """/ptm on ubiquitin: every shipped PTM type (phosphorylation, ubiquitination, acetylation,
+    SUMOylation, ...), each at every one of its candidate residues, with chain, position,
+    probability and type; the cards' calibrated thresholds beside them."""
+    site_cards = [json.loads(p.read_text()) for p in sorted(HEADS_DIR.glob("*.json"))]
+    site_cards = [c for c in site_cards if c["kind"] == "site_ensemble"]
     result = client.predict(">ubq\n" + UBIQUITIN, api_name="/ptm")
-    lysines = [i + 1 for i, aa in enumerate(UBIQUITIN) if aa == "K"]
-    assert [s["position"] for s in result["sites"]] == lysines
-    assert all(s["residue"] == "K" and s["type"] == "SUMOylation" for s in result["sites"])
-    assert all(0 <= s["probability"] <= 1 for s in result["sites"])
-    assert result["sites"][0]["window"] == "--MQIFVkTLTGKTI"
+    types = {c["config"]["ptm_type"]: c["config"]["residues"] for c in site_cards}
+    assert {s["type"] for s in result["sites"]} == {t for t, r in types.items() if set(r) & set(UBIQUITIN)}
+    for ptm_type, residues in types.items():
+        mine = [s for s in result["sites"] if s["type"] == ptm_type]
+        assert [s["position"] for s in mine] == [i + 1 for i, aa in enumerate(UBIQUITIN) if aa in residues]
+        assert all(s["chain"] == "A" and s["residue"] in residues for s in mine)
+        assert all(0 <= s["probability"] <= 1 for s in mine)
+    sumo = [s for s in result["sites"] if s["type"] == "SUMOylation"]
+    assert sumo[0]["window"] == "--MQIFVkTLTGKTI"
+    assert result["thresholds"] == {
+        c["config"]["ptm_type"]: c.get("threshold", {}).get("value", 0.5) for c in site_cards
+    }
 
 
 def test_contacts_endpoint(client):

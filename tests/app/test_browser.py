@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import struct
@@ -434,3 +435,55 @@ def test_the_front_page_screenshot_is_the_page_after_a_predict(page):
     assert committed[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", committed[16:24])
     assert (width, height) == struct.unpack(">II", shot[16:24]) == (1280, 1500)
+
+
+def _site_cards() -> list[dict]:
+    from models.shared.settings import HEADS_DIR
+
+    cards = [json.loads(p.read_text()) for p in sorted(HEADS_DIR.glob("*.json"))]
+    return [c for c in cards if c["kind"] == "site_ensemble"]
+
+
+def test_ptm_types_are_chosen_and_each_starts_at_its_calibrated_threshold(page):
+    """Every shipped PTM type: one track and one summary row each, at its card's threshold; a few
+    types chosen leave only theirs; moving the slider puts every type at its value."""
+    cards = _site_cards()
+    names = [c["config"]["ptm_type"] for c in cards]
+    page.set_viewport_size({"width": 1400, "height": 1800})
+    page.locator("#sequence-input textarea").fill(">ubiquitin\n" + UBIQUITIN)
+    page.locator("#predict-button").click()
+    page.get_by_role("tab", name="PTM sites").click()
+    plot = _visible_plot("#ptm-plot")
+    page.wait_for_function(f"() => {plot} && {plot}.layout", timeout=60_000)
+    titles = page.evaluate(f"() => {plot}.layout.annotations.map(a => a.text)")
+    tracks = [t for t in titles if "probability at each" in t]
+    assert len(tracks) == len(names) and all(any(t.startswith(n) for t in tracks) for n in names)
+    summary = page.locator("#ptm-empty-box table.ptm-summary")
+    rows = summary.locator("tbody tr")
+    assert rows.count() == len(names)
+    for card in cards:
+        row = rows.filter(has_text=card["config"]["ptm_type"]).first
+        threshold = card.get("threshold", {}).get("value", 0.5)
+        assert f"{threshold:.2f}" in row.inner_text()
+    _screenshot(page, "ptm-nine-types")
+
+    # Only two types: their tracks and rows, nothing else.
+    chosen = names[:2]
+    for name in names[2:]:
+        page.locator("#ptm-types").get_by_label(name, exact=True).uncheck()
+    page.wait_for_function(
+        f"() => {plot}.layout.annotations.filter(a => a.text.includes('probability at each')).length === 2",
+        timeout=30_000,
+    )
+    assert rows.count() == 2 and all(rows.filter(has_text=n).count() == 1 for n in chosen)
+
+    # The slider: every shown type at one threshold, and the own-thresholds box unticked.
+    slider = page.locator("#ptm-threshold input[type=range]")
+    slider.fill("0.05")
+    slider.dispatch_event("pointerup")  # what Gradio's `release` listens to
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#ptm-empty-box tbody tr')]"
+        ".every(r => r.cells[1].textContent.trim() === '0.05')",
+        timeout=30_000,
+    )
+    assert not page.locator("#ptm-own-thresholds input").is_checked()
