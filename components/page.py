@@ -185,6 +185,9 @@ def build_page(
             "outputs": [ptm.view, ptm.own, ptm.state, ptm.plot, ptm.table, ptm.trust, ptm.empty, ptm.viewer],
             "api_visibility": "private",
             "show_progress": "hidden",
+            # Quick clicks on several types: the last state wins (the default drops a click made
+            # while the previous redraw runs).
+            "trigger_mode": "always_last",
         }
         ptm.threshold.release(on_slider, **redraw)
         ptm.types.input(on_choice, **redraw)

@@ -118,7 +118,8 @@ class AnalysisTabs:
 
 def ptm_types_phrase(ptm_types: list[tuple[str, str]]) -> str:
     """'SUMOylation (K) and Phosphorylation (S, T)': the loaded site heads, from their cards."""
-    names = [f"{name} ({', '.join(residues)})" for name, residues in ptm_types]
+    # A name that already says its residues ("Phosphorylation (S/T)") is not told them twice.
+    names = [n if n.endswith(")") else f"{n} ({', '.join(residues)})" for n, residues in ptm_types]
     if len(names) <= 1:
         return names[0] if names else "no PTM type"
     return ", ".join(names[:-1]) + " and " + names[-1]
@@ -186,12 +187,6 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
                 label="One threshold for every type (moving it unticks the box above)",
                 elem_id="ptm-threshold",
             )
-    start = PtmView(None, True)
-    trust = gr.HTML(
-        ptm_trust_html(site_cards, start.thresholds(site_cards, DEFAULT_THRESHOLD)),
-        label="PTM trust",
-        elem_id="ptm-trust-box",
-    )
     plot = gr.Plot(label="PTM probability", elem_id="ptm-plot", elem_classes=FILLED)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
@@ -206,6 +201,14 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
             csv_file = gr.File(label="All candidate sites (.csv)", elem_id="ptm-csv", elem_classes=FILLED)
         with gr.Column(scale=2):
             viewer = gr.HTML(placeholder(NO_FOLD_YET, 360), label="PTM sites in 3D", elem_id="ptm-viewer")
+    # How far to trust each type comes after the summary, plot and table: with nine types it is
+    # nine paragraphs, and above the plot it pushed the results off the first screen.
+    start = PtmView(None, True)
+    trust = gr.HTML(
+        ptm_trust_html(site_cards, start.thresholds(site_cards, DEFAULT_THRESHOLD)),
+        label="PTM trust",
+        elem_id="ptm-trust-box",
+    )
     with gr.Accordion("Sites (JSON)", open=False):
         sites_json = gr.JSON(label="PTM sites (JSON)", elem_id="ptm-json")
     # The State's own value (slider for every type) is what API calls get; the page's load event

@@ -72,18 +72,20 @@ class SiteHead(nn.Module):
         """Whether forward() needs the whole sequence's states entering the last layer."""
         return bool(self.config.get("neighbourhood"))
 
-    def forward(self, site_states: torch.Tensor, top_input=None) -> torch.Tensor:
+    def forward(self, site_states: torch.Tensor, top_input=None, around=None) -> torch.Tensor:
         """site_states (N, layers, D); top_input = (states entering the last layer (B, T, D),
-        token_mask (B, T), sites (B, S)) with B*S == N, or None when not `needs_states`.
+        token_mask (B, T), sites (B, S)) with B*S == N, or None when not `needs_states`;
+        `around`: the neighbourhood mean of those states, when the caller already has it.
         Returns (N,) logits."""
         parts = [self.norm(site_states.flatten(1))]
         if self.config.get("neighbourhood"):
-            around = neighbourhood_mean(*top_input, self.config["neighbourhood"])
+            if around is None:
+                around = neighbourhood_mean(*top_input, self.config["neighbourhood"])
             parts.append(self.neighbourhood_norm(around))
         return self.classifier(torch.cat(parts, dim=-1)).squeeze(-1)
 
-    def probabilities(self, site_states: torch.Tensor, top_input=None) -> torch.Tensor:
-        return torch.sigmoid(self(site_states, top_input))
+    def probabilities(self, site_states: torch.Tensor, top_input=None, around=None) -> torch.Tensor:
+        return torch.sigmoid(self(site_states, top_input, around))
 
     def predict(self, hidden: np.ndarray, positions: list[int]) -> np.ndarray:
         """Probabilities at 0-based `positions` from one backbone pass's (layers+1, L, D) states."""
@@ -118,7 +120,13 @@ class SiteEnsemble(nn.Module):
         return self.members[0].needs_states
 
     def probabilities(self, site_states: torch.Tensor, top_input=None) -> torch.Tensor:
-        return torch.stack([m.probabilities(site_states, top_input) for m in self.members]).mean(0)
+        # The members share their inputs: the neighbourhood mean is computed once, not per member
+        # (with nine PTM types it was most of the heads' time).
+        around = None
+        radius = self.config.get("neighbourhood")
+        if radius and top_input is not None:
+            around = neighbourhood_mean(*top_input, radius)
+        return torch.stack([m.probabilities(site_states, top_input, around) for m in self.members]).mean(0)
 
     def predict(self, hidden: np.ndarray, positions: list[int]) -> np.ndarray:
         return _predict_sites(self, hidden, positions)

@@ -77,7 +77,10 @@ def test_sumo_head_reproduces_its_validation_sample(annotator):
     windows = {w.name: w for w in sumo_split("Train")}
     chosen = [windows[n] for n in sample["names"]]
     annotations = annotator.annotate_many([Protein(w.name, (w.window,)) for w in chosen], contacts=False)
-    scores = [next(s.probability for s in a.sites if s.position == SUMO_CENTRE + 1) for a in annotations]
+    scores = [
+        next(s.probability for s in a.sites if s.position == SUMO_CENTRE + 1 and s.type == "SUMOylation")
+        for a in annotations
+    ]
     np.testing.assert_allclose(scores, sample["probabilities"], atol=0.01)
     assert roc_auc([w.label for w in chosen], scores) == pytest.approx(sample["roc_auc"], abs=0.01)
 
@@ -127,7 +130,9 @@ def test_analyze_fills_every_tab_from_one_click(client):
     status, loc_plot, loc_summary, loc_json, ptm_plot, table, csv_path, ptm_json = out[:8]
     subjects, embeddings, trust, empty, top, files = out[11:14], out[14], out[15], out[16], out[17], out[18]
     assert status == "" and loc_json["top"]["class"] in loc_summary
-    assert len(table["data"]) == UBIQUITIN.count("K")  # threshold 0: every lysine listed
+    # Threshold 0: every candidate of every type is listed, SUMOylation at every lysine.
+    assert len(table["data"]) == len(ptm_json["sites"])
+    assert sum(row[3] == "SUMOylation" for row in table["data"]) == UBIQUITIN.count("K")
     assert {row[0] for row in table["data"]} == {"A"}  # the chain column
     rows = list(csv.DictReader(Path(csv_path).open()))
     assert [int(r["position"]) for r in rows] == [s["position"] for s in ptm_json["sites"]]

@@ -22,7 +22,10 @@ def _card(folder: Path, stem: str, kind: str = "site_ensemble", ptm_type: str = 
 
 def test_the_shipped_folder_holds_sumo_and_localization():
     cards = read_head_cards([HEADS_DIR])
-    assert cards.ptm_types == ["SUMOylation"] and cards.sites[0].residues == "K"
+    shipped = {"SUMOylation": "K", "Phosphorylation (S/T)": "ST", "Phosphorylation (Y)": "Y",
+               "N-glycosylation": "N", "O-glycosylation": "ST", "Ubiquitination": "K", "Acetylation": "K",
+               "Methylation (R)": "R", "Methylation (K)": "K"}  # fmt: skip
+    assert {c.ptm_type: c.residues for c in cards.sites} == shipped
     assert cards.localization is not None and cards.localization.name == "localization"
     assert cards.problem() is None
 
@@ -30,9 +33,10 @@ def test_the_shipped_folder_holds_sumo_and_localization():
 def test_site_heads_from_several_folders_add_ptm_types_in_order(tmp_path):
     _card(tmp_path / "mine", "phospho", ptm_type="Phosphorylation", residues="STY")
     (tmp_path / "mine" / "notes.json").write_text('{"not": "a card"}')  # other JSON is left alone
+    shipped = read_head_cards([HEADS_DIR])
     cards = read_head_cards([HEADS_DIR, tmp_path / "mine"])
-    assert cards.ptm_types == ["SUMOylation", "Phosphorylation"]
-    assert [c.residues for c in cards.sites] == ["K", "STY"]
+    assert cards.ptm_types == [*shipped.ptm_types, "Phosphorylation"]
+    assert [c.residues for c in cards.sites] == [*(c.residues for c in shipped.sites), "STY"]
 
 
 @pytest.mark.parametrize(

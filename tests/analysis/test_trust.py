@@ -37,7 +37,7 @@ from models.shared.settings import HEADS_DIR
 from tests.conftest import FIXTURES, ROOT, UBIQUITIN
 
 CARDS = read_head_cards([HEADS_DIR])
-SUMO = CARDS.sites[0]
+SUMO = next(card for card in CARDS.sites if card.ptm_type == "SUMOylation")
 LOCALIZATION = CARDS.localization.card
 SUMO_TYPES = [("SUMOylation", "K")]
 

@@ -170,10 +170,11 @@ def test_cli_writes_every_output_file(mixed_run):
     sites = _csv(out / "ptm_sites.csv")
     assert list(sites[0])[:3] == ["id", "chain", "position"]
     ubq_lysines = [i + 1 for i, aa in enumerate(UBIQUITIN) if aa == "K"]
-    assert [int(s["position"]) for s in sites if s["id"] == "ubq"] == ubq_lysines  # every candidate
-    assert {s["residue"] for s in sites} == {"K"}
+    sumo = [s for s in sites if s["type"] == "SUMOylation"]
+    assert [int(s["position"]) for s in sumo if s["id"] == "ubq"] == ubq_lysines  # every candidate
+    assert {s["residue"] for s in sumo} == {"K"}
     # Insulin's only lysine is in chain B, numbered within that chain.
-    assert [(s["chain"], int(s["position"])) for s in sites if s["id"] == "insulin"] == [
+    assert [(s["chain"], int(s["position"])) for s in sumo if s["id"] == "insulin"] == [
         ("B", INSULIN_B.index("K") + 1)
     ]
     assert {s["chain"] for s in sites if s["id"] != "insulin"} == {"A"}
@@ -324,7 +325,7 @@ def test_cli_variants_write_one_row_per_variant_with_its_status(real_backbone, t
     by = {(r["id"], r["variant"]): r for r in rows}
     assert "say which chain it changes, e.g. B:F1A" in by[("ins", "F1A")]["error"]
     assert by[("ins", "B:F1A")]["top_localization_mutant"]
-    assert by[("ubq", "K29R")]["ptm_sites_lost"] == "SUMOylation K29"
+    assert "SUMOylation K29" in by[("ubq", "K29R")]["ptm_sites_lost"].split(";")
     assert by[("ubq", "E48R")]["error"] == "E48R: residue 48 is K, not E."
     assert "no record with id 'nobody'" in by[("nobody", "K1R")]["error"]
     assert "cannot be used" in by[("bad", "K2R")]["error"] and "'@'" in by[("bad", "K2R")]["error"]
@@ -429,7 +430,8 @@ def test_batch_endpoint_through_gradio_client(client, tmp_path):
     assert {"summary.csv", "localization.csv", "ptm_sites.csv", f"records/{ubq_name}.json"} <= names
     assert not [n for n in names if set(n) & set('|<>:"\\?*')]  # every entry is a safe file name
     assert "sp|P0CG48|UBC_HUMAN" in summary  # the CSVs keep the id as given
-    assert {(s["id"], s["chain"]) for s in sites} == {("sp|P0CG48|UBC_HUMAN", "A"), ("insulin", "B")}
+    sumo = [s for s in sites if s["type"] == "SUMOylation"]  # insulin's lysine is on chain B
+    assert {(s["id"], s["chain"]) for s in sumo} == {("sp|P0CG48|UBC_HUMAN", "A"), ("insulin", "B")}
 
 
 def test_batch_handler_keeps_each_rows_record_for_a_row_click(real_backbone, tmp_path):

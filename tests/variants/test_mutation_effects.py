@@ -117,7 +117,10 @@ CARDS = read_head_cards([HEADS_DIR])
 def test_readout_choices_offer_every_lysine_the_classes_and_the_language_model():
     choices = readout_choices(UBIQUITIN, CARDS)
     lysines = [i for i, aa in enumerate(UBIQUITIN, start=1) if aa == "K"]
-    assert choices[: len(lysines)] == [f"SUMOylation K{i}" for i in lysines]
+    assert [c for c in choices if c.startswith("SUMOylation ")] == [f"SUMOylation K{i}" for i in lysines]
+    for card in CARDS.sites:  # every type's candidates, with no code per type
+        offered = [c for c in choices if c.rsplit(" ", 1)[0] == card.ptm_type]
+        assert len(offered) == sum(aa in card.residues for aa in UBIQUITIN)
     assert MEMBRANE_READOUT in choices and choices[-1] == LM_READOUT
     assert "localization: Nucleus" in choices
     for choice in choices:  # every offered readout parses back to itself

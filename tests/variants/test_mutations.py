@@ -89,14 +89,17 @@ def test_every_difference_equals_the_endpoints_on_the_mutant_pasted_by_hand(clie
 
 
 def test_k_to_r_at_a_predicted_sumo_site_is_reported_lost(client, effects):
-    wild = {s["position"]: s["probability"] for s in client.predict(UBQ, api_name="/ptm")["sites"]}
-    assert wild[29] >= 0.5  # K29 is a predicted site of the shipped head
-    lost = effects["K29R"]["ptm"]["lost"]
+    sumo = [s for s in client.predict(UBQ, api_name="/ptm")["sites"] if s["type"] == "SUMOylation"]
+    wild = {s["position"]: s["probability"] for s in sumo}
+    assert wild[29] >= 0.5  # K29 is a predicted site of the shipped SUMO head
+    lost = [s for s in effects["K29R"]["ptm"]["lost"] if s["type"] == "SUMOylation"]
     assert [(s["site"], s["reason"]) for s in lost if s["position"] == 29] == [
         ("SUMOylation K29", "no longer a candidate residue")
     ]
-    assert all(s["position"] != 29 for s in effects["K29R"]["ptm"]["gained"])
-    k29 = next(c for c in effects["K29R"]["ptm"]["changes"] if c["position"] == 29)
+    gained = [s for s in effects["K29R"]["ptm"]["gained"] if s["type"] == "SUMOylation"]
+    assert all(s["position"] != 29 for s in gained)
+    changes = effects["K29R"]["ptm"]["changes"]
+    k29 = next(c for c in changes if c["position"] == 29 and c["type"] == "SUMOylation")
     assert k29["mutant"] is None and k29["mutant_residue"] == "R" and k29["delta"] == -k29["wild_type"]
 
 
@@ -185,14 +188,32 @@ def test_a_scan_has_every_substitution_and_zero_wild_type_cells(site_scan):
 
 def test_scan_cells_equal_ptm_of_the_mutant_pasted_by_hand(client, site_scan):
     wild = next(
-        s["probability"] for s in client.predict(UBQ, api_name="/ptm")["sites"] if s["position"] == 29
+        s["probability"]
+        for s in client.predict(UBQ, api_name="/ptm")["sites"]
+        if s["position"] == 29 and s["type"] == "SUMOylation"
     )
     assert site_scan["wild_type_value"] == pytest.approx(wild, abs=1e-4)
     for position, aa in ((27, "A"), (31, "P"), (33, "E")):
         pasted = UBIQUITIN[: position - 1] + aa + UBIQUITIN[position:]
-        mutant = next(s for s in client.predict(pasted, api_name="/ptm")["sites"] if s["position"] == 29)
+        sites = client.predict(pasted, api_name="/ptm")["sites"]
+        mutant = next(s for s in sites if s["position"] == 29 and s["type"] == "SUMOylation")
         cell = site_scan["scores"][position - 24][STANDARD_AMINO_ACIDS.index(aa)]
         assert cell == pytest.approx(mutant["probability"] - wild, abs=2e-4)
+
+
+def test_every_ptm_type_is_a_scan_readout(client):
+    """A type added by ptm-sites is read out like SUMO, with no code per type: phosphorylation of
+    ubiquitin's S65 (PINK1's site) scanned at two positions equals /ptm on the mutants."""
+    readout = "Phosphorylation (S/T) S65"
+    answer = client.predict(UBQ, readout, 64, 65, api_name="/scan")
+    wild = next(s for s in client.predict(UBQ, api_name="/ptm")["sites"]
+                if s["position"] == 65 and s["type"] == "Phosphorylation (S/T)")  # fmt: skip
+    assert answer["wild_type_value"] == pytest.approx(wild["probability"], abs=1e-4)
+    pasted = UBIQUITIN[:63] + "D" + UBIQUITIN[64:]  # Q64D
+    mutant = next(s for s in client.predict(pasted, api_name="/ptm")["sites"]
+                  if s["position"] == 65 and s["type"] == "Phosphorylation (S/T)")  # fmt: skip
+    cell = answer["scores"][0][STANDARD_AMINO_ACIDS.index("D")]
+    assert cell == pytest.approx(mutant["probability"] - wild["probability"], abs=2e-4)
 
 
 def test_a_membrane_scan_equals_localization_of_the_mutant(client):
