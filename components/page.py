@@ -7,7 +7,6 @@ from typing import Any
 
 import gradio as gr
 
-from components.analysis.ptm_view import page_start
 from components.analysis.tabs import (
     AnalysisTabs,
     build_contacts_tab,
@@ -179,9 +178,10 @@ def build_page(
             concurrency_limit=2,
             concurrency_id="analyze",
         )
-        on_slider, on_choice = make_rethreshold_handler(studio, analysis, script_url)
+        handlers = make_rethreshold_handler(studio, analysis, script_url)
+        on_slider, on_types, on_own, on_target, page_start = handlers
         redraw = {
-            "inputs": [ptm.state, ptm.threshold, ptm.types, ptm.own],
+            "inputs": [ptm.state, ptm.threshold, ptm.types, ptm.own, ptm.target, ptm.view],
             "outputs": [ptm.view, ptm.own, ptm.state, ptm.plot, ptm.table, ptm.trust, ptm.empty, ptm.viewer],
             "api_visibility": "private",
             "show_progress": "hidden",
@@ -190,8 +190,11 @@ def build_page(
             "trigger_mode": "always_last",
         }
         ptm.threshold.release(on_slider, **redraw)
-        ptm.types.input(on_choice, **redraw)
-        ptm.own.input(on_choice, **redraw)
+        ptm.types.input(on_types, **redraw)
+        ptm.own.input(on_own, **redraw)
+        ptm.target.input(
+            on_target, inputs=[ptm.target, ptm.view], outputs=ptm.threshold, api_visibility="private"
+        )
         # A browser session starts at each type's calibrated threshold; API calls keep the
         # State's own value, where their `threshold` argument applies to every type.
         page.load(page_start, outputs=ptm.view, api_visibility="private")

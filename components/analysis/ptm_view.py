@@ -1,9 +1,10 @@
 """What the PTM tab shows of the sites: which types (all by default, or a few), at which
-threshold each (its card's calibrated one by default, or one for all), one summary row per type.
+threshold each (its card's calibrated one by default; one type's or every type's set by the
+user), one summary row per type.
 
 The choice lives in a `gr.State` (`PtmView.as_state`), not in the API: `/analyze` and `/predict`
 keep their `threshold` argument, which applies to every type; the page starts each browser
-session at the cards' thresholds (`page_start`).
+session at the cards' thresholds (`PtmView.start`).
 """
 
 from __future__ import annotations
@@ -15,33 +16,61 @@ from dataclasses import dataclass
 from components.analysis.annotation_plots import residues_phrase, threshold_for, type_colour
 from models.analysis.head_cards import HeadCard
 
+EVERY_TYPE = "every type"  # the threshold control's target when it sets all types at once
+
 
 @dataclass(frozen=True)
 class PtmView:
     types: tuple[str, ...] | None = None  # the types shown; None: every loaded type
-    own_thresholds: bool = False  # each type at its card's threshold, else `threshold` for all
+    # Each type's threshold; None: the `threshold` argument for every type (API calls).
+    per_type: tuple[tuple[str, float], ...] | None = None
+
+    @classmethod
+    def start(cls, site_cards: Sequence[HeadCard]) -> PtmView:
+        """A browser session's first view: every type, each at its card's calibrated threshold."""
+        return cls(None, calibrated(site_cards))
 
     def as_state(self) -> dict:
-        return {"types": list(self.types) if self.types is not None else None, "own": self.own_thresholds}
+        return {
+            "types": list(self.types) if self.types is not None else None,
+            "thresholds": dict(self.per_type) if self.per_type is not None else None,
+        }
 
     @classmethod
     def from_state(cls, state: dict | None) -> PtmView:
         state = state or {}
-        types = state.get("types")
-        return cls(tuple(types) if types is not None else None, bool(state.get("own")))
+        types, thresholds = state.get("types"), state.get("thresholds")
+        return cls(
+            tuple(types) if types is not None else None,
+            tuple(thresholds.items()) if thresholds is not None else None,
+        )
 
     def thresholds(self, site_cards: Sequence[HeadCard], threshold: float) -> float | dict[str, float]:
-        if self.own_thresholds:
-            return {card.ptm_type: card.threshold for card in site_cards}
-        return float(threshold)
+        if self.per_type is None:
+            return float(threshold)
+        return {**dict(calibrated(site_cards)), **dict(self.per_type)}
 
     def shown(self, ptm_types: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         return [(n, r) for n, r in ptm_types if self.types is None or n in self.types]
 
+    def with_threshold(self, site_cards: Sequence[HeadCard], target: str, value: float) -> PtmView:
+        """`target`'s threshold (or every type's) set to `value`; the others keep theirs."""
+        if self.per_type is None:
+            current = dict(calibrated(site_cards))
+        else:
+            current = dict(self.thresholds(site_cards, value))
+        if target == EVERY_TYPE:
+            current = dict.fromkeys(current, float(value))
+        else:
+            current[target] = float(value)
+        return PtmView(self.types, tuple(current.items()))
 
-def page_start() -> dict:
-    """A browser session's first view: every type, each at its card's calibrated threshold."""
-    return PtmView(None, True).as_state()
+    def at_calibrated(self, site_cards: Sequence[HeadCard]) -> bool:
+        return self.per_type is not None and dict(self.per_type) == dict(calibrated(site_cards))
+
+
+def calibrated(site_cards: Sequence[HeadCard]) -> tuple[tuple[str, float], ...]:
+    return tuple((card.ptm_type, card.threshold) for card in site_cards)
 
 
 def site_rows(sites: Sequence[dict], thresholds: float | Mapping[str, float], shown: Sequence[str]) -> list:

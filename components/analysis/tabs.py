@@ -27,7 +27,14 @@ from components.analysis.contacts_view import (
     write_contact_files,
 )
 from components.analysis.percentages import class_percentages, split_percentages
-from components.analysis.ptm_view import PtmView, site_rows, sites_in_3d, summary_html
+from components.analysis.ptm_view import (
+    EVERY_TYPE,
+    PtmView,
+    calibrated,
+    site_rows,
+    sites_in_3d,
+    summary_html,
+)
 from components.analysis.trust import (
     closeness_sentence,
     contacts_trust_html,
@@ -72,8 +79,9 @@ class PtmTab:
     trust: gr.HTML  # the head cards' test figures at the current threshold
     empty: gr.HTML  # one summary row per PTM type, and "no site at or above …; the highest is …"
     types: gr.CheckboxGroup  # the PTM types shown (all by default)
-    own: gr.Checkbox  # each type at its card's calibrated threshold, or the slider's for all
-    view: gr.State  # PtmView.as_state(): what `types` and `own` chose (not part of the API)
+    own: gr.Checkbox  # every type at its card's calibrated threshold
+    view: gr.State  # PtmView.as_state(): the types shown and each one's threshold (not in the API)
+    target: gr.Dropdown  # whose threshold the slider sets: every type's or one type's
 
 
 @dataclass
@@ -176,17 +184,18 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
         with gr.Column(scale=2):
             own = gr.Checkbox(
                 True,
-                label="Each type at its own threshold (calibrated on validation data, from its card)",
+                label="Each type at its calibrated threshold (chosen on validation data; its card)",
                 elem_id="ptm-own-thresholds",
             )
-            threshold = gr.Slider(
-                0.0,
-                1.0,
-                value=DEFAULT_THRESHOLD,
-                step=0.01,
-                label="One threshold for every type (moving it unticks the box above)",
-                elem_id="ptm-threshold",
-            )
+            with gr.Row():
+                target = gr.Dropdown(
+                    [EVERY_TYPE, *names], value=EVERY_TYPE, label="Threshold of",
+                    elem_id="ptm-threshold-target", scale=1,
+                )  # fmt: skip
+                threshold = gr.Slider(
+                    0.0, 1.0, value=DEFAULT_THRESHOLD, step=0.01, label="Threshold", elem_id="ptm-threshold",
+                    scale=2,
+                )  # fmt: skip
     plot = gr.Plot(label="PTM probability", elem_id="ptm-plot", elem_classes=FILLED)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
@@ -203,7 +212,7 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
             viewer = gr.HTML(placeholder(NO_FOLD_YET, 360), label="PTM sites in 3D", elem_id="ptm-viewer")
     # How far to trust each type comes after the summary, plot and table: with nine types it is
     # nine paragraphs, and above the plot it pushed the results off the first screen.
-    start = PtmView(None, True)
+    start = PtmView.start(site_cards)
     trust = gr.HTML(
         ptm_trust_html(site_cards, start.thresholds(site_cards, DEFAULT_THRESHOLD)),
         label="PTM trust",
@@ -212,11 +221,11 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
     with gr.Accordion("Sites (JSON)", open=False):
         sites_json = gr.JSON(label="PTM sites (JSON)", elem_id="ptm-json")
     # The State's own value (slider for every type) is what API calls get; the page's load event
-    # starts each browser session at the cards' thresholds (ptm_view.page_start).
+    # starts each browser session at the cards' thresholds (`page_start` in make_rethreshold_handler).
     view = gr.State(PtmView().as_state())
     return PtmTab(
         subject, threshold, plot, table, csv_file, viewer, sites_json, gr.State(None), trust, empty,
-        types, own, view,
+        types, own, view, target,
     )  # fmt: skip
 
 
@@ -547,16 +556,16 @@ def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, downl
 
 
 def make_rethreshold_handler(studio: Any, tabs: AnalysisTabs, script_url: str):
-    """The PTM tab's controls (types shown, own thresholds, the slider): redraw plot, table,
-    summary, trust notes and the 3D sites from the last result, no recomputation. Moving the
-    slider unticks "own thresholds" (the slider then applies to every type)."""
+    """The PTM tab's controls: redraw plot, table, summary, trust notes and the 3D sites from the
+    last result, no recomputation. The slider sets the threshold of the type chosen beside it (or
+    of every type); the box puts every type back at its calibrated threshold, and is ticked only
+    while every type is there. Returns (on_slider, on_types, on_own, on_target, page_start)."""
     ptm = tabs.ptm
     site_cards = studio.annotator.head_cards.sites
 
-    def redraw(state: dict | None, threshold: float, types: list, own: bool, slider_moved: bool) -> dict:
-        own = own and not slider_moved
-        view_state = PtmView(tuple(types or ()), own).as_state()
-        out = {ptm.view: view_state, ptm.own: own}
+    def redraw(state: dict | None, threshold: float, view: PtmView) -> dict:
+        view_state = view.as_state()
+        out = {ptm.view: view_state, ptm.own: view.at_calibrated(site_cards)}
         if not state:
             return out
         state = {**state, "threshold": threshold, "view": view_state}
@@ -567,10 +576,29 @@ def make_rethreshold_handler(studio: Any, tabs: AnalysisTabs, script_url: str):
             out[ptm.viewer] = ptm_sites_viewer(studio, structure, state, script_url)
         return out
 
-    def on_slider(state, threshold, types, own):
-        return redraw(state, threshold, types, own, True)
+    def on_slider(state, threshold, types, own, target, view_state):
+        view = PtmView.from_state(view_state)
+        view = PtmView(tuple(types or ()), view.per_type).with_threshold(site_cards, target, threshold)
+        return redraw(state, threshold, view)
 
-    def on_choice(state, threshold, types, own):
-        return redraw(state, threshold, types, own, False)
+    def on_types(state, threshold, types, own, target, view_state):
+        view = PtmView.from_state(view_state)
+        return redraw(state, threshold, PtmView(tuple(types or ()), view.per_type or calibrated(site_cards)))
 
-    return on_slider, on_choice
+    def on_own(state, threshold, types, own, target, view_state):
+        view = PtmView(tuple(types or ()), calibrated(site_cards))
+        if not own:  # unticked by hand: every type at the slider's value
+            view = view.with_threshold(site_cards, EVERY_TYPE, threshold)
+        return redraw(state, threshold, view)
+
+    def on_target(target, view_state):
+        """The slider shows the chosen type's threshold (every type: it stays where it is)."""
+        view = PtmView.from_state(view_state)
+        if target == EVERY_TYPE or view.per_type is None:
+            return gr.skip()
+        return dict(view.per_type).get(target, DEFAULT_THRESHOLD)
+
+    def page_start() -> dict:
+        return PtmView.start(site_cards).as_state()
+
+    return on_slider, on_types, on_own, on_target, page_start

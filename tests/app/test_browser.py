@@ -446,7 +446,7 @@ def _site_cards() -> list[dict]:
 
 def test_ptm_types_are_chosen_and_each_starts_at_its_calibrated_threshold(page):
     """Every shipped PTM type: one track and one summary row each, at its card's threshold; a few
-    types chosen leave only theirs; moving the slider puts every type at its value."""
+    types chosen leave only theirs; the slider sets one type's threshold or every type's."""
     cards = _site_cards()
     names = [c["config"]["ptm_type"] for c in cards]
     page.set_viewport_size({"width": 1400, "height": 1800})
@@ -477,10 +477,37 @@ def test_ptm_types_are_chosen_and_each_starts_at_its_calibrated_threshold(page):
     )
     assert rows.count() == 2 and all(rows.filter(has_text=n).count() == 1 for n in chosen)
 
-    # The slider: every shown type at one threshold, and the own-thresholds box unticked.
+    # One type's threshold: the others keep their calibrated ones, and the box unticks.
+    first, second = chosen
+    page.locator("#ptm-threshold-target input").click()
+    page.get_by_role("option", name=first, exact=True).click()
     slider = page.locator("#ptm-threshold input[type=range]")
-    slider.fill("0.05")
+    slider.fill("0.9")
     slider.dispatch_event("pointerup")  # what Gradio's `release` listens to
+    row = rows.filter(has_text=first).first
+    page.wait_for_function(
+        "name => [...document.querySelectorAll('#ptm-empty-box tbody tr')]"
+        ".some(r => r.cells[0].textContent.includes(name) && r.cells[1].textContent.trim() === '0.90')",
+        arg=first, timeout=30_000,
+    )  # fmt: skip
+    own_threshold = {c["config"]["ptm_type"]: c.get("threshold", {}).get("value", 0.5) for c in cards}
+    assert f"{own_threshold[second]:.2f}" in rows.filter(has_text=second).first.inner_text()
+    assert "0.90" in row.inner_text()
+    assert not page.locator("#ptm-own-thresholds input").is_checked()
+
+    # The box puts every type back at its calibrated threshold.
+    page.locator("#ptm-own-thresholds input").check()
+    page.wait_for_function(
+        "v => [...document.querySelectorAll('#ptm-empty-box tbody tr')]"
+        ".some(r => r.cells[1].textContent.trim() === v)",
+        arg=f"{own_threshold[first]:.2f}", timeout=30_000,
+    )  # fmt: skip
+
+    # Every type at once.
+    page.locator("#ptm-threshold-target input").click()
+    page.get_by_role("option", name="every type", exact=True).click()
+    slider.fill("0.05")
+    slider.dispatch_event("pointerup")
     page.wait_for_function(
         "() => [...document.querySelectorAll('#ptm-empty-box tbody tr')]"
         ".every(r => r.cells[1].textContent.trim() === '0.05')",
