@@ -26,6 +26,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.shared.files import sha256_file
+from training.site_data import head_stem
+
 log = logging.getLogger("training")
 
 PTM_POSE = {"package": "ptm-pose==0.4.0", "licence": "GPL-3.0",
@@ -94,14 +97,6 @@ class SiteRecord:
     sources: frozenset[str]
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _checked(path: Path, expected: str) -> Path:
     got = sha256_file(path)
     if got != expected:
@@ -116,9 +111,10 @@ def fetch_inputs(work: Path) -> dict[str, Path]:
     if not wheel.exists():
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
                         PTM_POSE["package"], "--dest", str(work)], check=True)  # fmt: skip
+    _checked(wheel, PTM_POSE["sha256"])  # once per run: the table below is extracted from it
     sites = work / "ptm_coordinates.csv.gz"
     if not sites.exists():
-        with zipfile.ZipFile(_checked(wheel, PTM_POSE["sha256"])) as z:
+        with zipfile.ZipFile(wheel) as z:
             sites.write_bytes(z.read(PTM_POSE["member"]))
     deb = work / METASTUDENT["deb"]
     if not deb.exists():
@@ -127,7 +123,7 @@ def fetch_inputs(work: Path) -> dict[str, Path]:
     if not (unpacked / DATABASE_DIR).exists():
         _checked(deb, METASTUDENT["sha256"])
         subprocess.run(["dpkg-deb", "-x", str(deb), str(unpacked)], check=True)
-    return {"wheel": _checked(wheel, PTM_POSE["sha256"]), "sites": sites, "deb": deb,
+    return {"wheel": wheel, "sites": sites, "deb": deb,
             "databases": unpacked / DATABASE_DIR}  # fmt: skip
 
 
@@ -306,8 +302,7 @@ def prepare(work: Path, max_proteins: int, seed: int = 0, max_length: int = 1500
     tables = []
     for ptm_type in TYPES:
         table = build_type_table(ptm_type, matched, proteins, groups, excluded, max_proteins, seed)
-        stem = re.sub(r"[^a-z0-9]+", "_", ptm_type.name.lower()).strip("_")
-        path = write_site_csv(table, work / f"sites-{stem}.csv")
+        path = write_site_csv(table, work / f"sites-{head_stem(ptm_type.name).removeprefix('ptm_')}.csv")
         tables.append((table, path))
     data = {
         "inputs": {

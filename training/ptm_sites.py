@@ -8,7 +8,7 @@ import logging
 import time
 from pathlib import Path
 
-from training.ptm_data import NON_COMMERCIAL, PHOSPHOSITEPLUS, SOURCES, TYPES, prepare
+from training.ptm_data import NON_COMMERCIAL, PHOSPHOSITEPLUS, SOURCES, prepare
 from training.site_data import head_stem, read_sites
 from training.site_head import train_site_head
 
@@ -59,5 +59,3 @@ def run(args, argv: list[str]) -> list[Path]:
         cards.append(train_site_head(head_args, argv, site_table, started, card_fields(table, data)))
     return cards
 
-
-TYPE_NAMES = [t.name for t in TYPES]

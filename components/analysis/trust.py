@@ -15,6 +15,7 @@ from components.analysis.percentages import tenths_of_percent
 from models.analysis.head_cards import HeadCard
 
 TRUST_CLASS = "trust-note"
+LICENCE_NOTE = "Trained on data for non-commercial use"
 
 
 def _pct(x: float) -> str:
@@ -65,10 +66,25 @@ def _test_set(card: dict, split: str) -> str:
 
 
 def _site_head_note(card: HeadCard, threshold: float) -> str:
+    """The card's figures in a paragraph, and the restriction its training data puts on use."""
+    return f"<p>{_site_head_figures(card, threshold)}{_licence_sentence(card)}</p>"
+
+
+def _licence_sentence(card: HeadCard) -> str:
+    if not card.data_licence:
+        return ""
+    # The card says it in full ("trained on data for non-commercial use (PhosphoSitePlus: ...)").
+    said = card.data_licence if card.data_licence.lower().startswith(LICENCE_NOTE.lower()) else (
+        f"{LICENCE_NOTE} ({card.data_licence})"
+    )
+    return f" <span class='data-licence'>{html.escape(said[:1].upper() + said[1:])}.</span>"
+
+
+def _site_head_figures(card: HeadCard, threshold: float) -> str:
     final = card.test_metrics
     name, residue = card.ptm_type, residues_phrase(card.residues)
     if not final:
-        return f"<p><strong>{html.escape(name)}</strong>: this head's card has no test-set measurement.</p>"
+        return f"<strong>{html.escape(name)}</strong>: this head's card has no test-set measurement."
     splits = list(final)
     aucs = []
     for split in splits:
@@ -83,7 +99,7 @@ def _site_head_note(card: HeadCard, threshold: float) -> str:
     main = splits[0]
     curve = threshold_curve(final[main])
     if curve is None:
-        return f"<p>{text} No precision/recall measured at any threshold.</p>"
+        return f"{text} No precision/recall measured at any threshold."
     point = curve_point(curve, threshold)
     where = f"{point['threshold']:.2f}"
     if abs(point["threshold"] - threshold) > 1e-9:
@@ -104,10 +120,7 @@ def _site_head_note(card: HeadCard, threshold: float) -> str:
             f" {_pct(m['n_positive'] / m['n'])} of that set's candidates are sites; where sites are "
             "rarer, as in a whole proteome, precision is lower."
         )
-    return f"<p>{text}</p>"
-
-
-LICENCE_NOTE = "Trained on data for non-commercial use"
+    return text
 
 
 def ptm_trust_html(site_cards: Sequence[HeadCard], threshold: float | Mapping[str, float]) -> str:
@@ -116,16 +129,7 @@ def ptm_trust_html(site_cards: Sequence[HeadCard], threshold: float | Mapping[st
     head trained on data for non-commercial use, that restriction beside its figures."""
     if not site_cards:
         return ""
-    notes = "".join(
-        _site_head_note(card, threshold_for(threshold, card.ptm_type))[: -len("</p>")]
-        + (
-            f" <span class='data-licence'>{LICENCE_NOTE} ({html.escape(card.data_licence)}).</span>"
-            if card.data_licence
-            else ""
-        )
-        + "</p>"
-        for card in site_cards
-    )
+    notes = "".join(_site_head_note(card, threshold_for(threshold, card.ptm_type)) for card in site_cards)
     return f"<div class='{TRUST_CLASS}' id='ptm-trust'>{notes}</div>"
 
 
