@@ -479,8 +479,15 @@ def test_ptm_types_are_chosen_and_each_starts_at_its_calibrated_threshold(page):
 
     # One type's threshold: the others keep their calibrated ones, and the box unticks.
     first, second = chosen
+    own_threshold = {c["config"]["ptm_type"]: c.get("threshold", {}).get("value", 0.5) for c in cards}
     page.locator("#ptm-threshold-target input").click()
     page.get_by_role("option", name=first, exact=True).click()
+    # Choosing a type moves the slider to that type's threshold: wait for it before moving it.
+    page.wait_for_function(
+        "v => Math.abs(parseFloat(document.querySelector('#ptm-threshold input[type=number]').value) - v)"
+        " < 1e-6",
+        arg=own_threshold[first], timeout=30_000,
+    )  # fmt: skip
     slider = page.locator("#ptm-threshold input[type=range]")
     slider.fill("0.9")
     slider.dispatch_event("pointerup")  # what Gradio's `release` listens to
@@ -490,7 +497,6 @@ def test_ptm_types_are_chosen_and_each_starts_at_its_calibrated_threshold(page):
         ".some(r => r.cells[0].textContent.includes(name) && r.cells[1].textContent.trim() === '0.90')",
         arg=first, timeout=30_000,
     )  # fmt: skip
-    own_threshold = {c["config"]["ptm_type"]: c.get("threshold", {}).get("value", 0.5) for c in cards}
     assert f"{own_threshold[second]:.2f}" in rows.filter(has_text=second).first.inner_text()
     assert "0.90" in row.inner_text()
     assert not page.locator("#ptm-own-thresholds input").is_checked()
