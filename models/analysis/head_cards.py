@@ -2,7 +2,8 @@
 
 Every `*.json` card in a head folder (`--heads`, repeatable) declares its `kind`. A site head
 (kind `site` or `site_ensemble`) adds one PTM type, named by its config's `ptm_type`, at the
-residues in its config's `residues`; a `localization` head answers per protein. Reading the
+residues in its config's `residues`; a `localization` head answers per protein; a `secondary`
+head gives every residue its DSSP class and relative accessibility (at most one of each). Reading the
 cards needs no torch, so the page can name its PTM types and a clash stops the app at start-up,
 before any model loads.
 """
@@ -15,7 +16,9 @@ from pathlib import Path
 
 SITE_KINDS = ("site", "site_ensemble")
 PROTEIN_KINDS = ("localization",)
-KINDS = SITE_KINDS + PROTEIN_KINDS
+RESIDUE_KINDS = ("secondary",)
+KINDS = SITE_KINDS + PROTEIN_KINDS + RESIDUE_KINDS
+ONE_ONLY = {"localization": "localization", "secondary": "secondary-structure"}
 
 
 class HeadCardError(ValueError):
@@ -89,6 +92,10 @@ class HeadCards:
         return next((c for c in self.cards if c.kind == "localization"), None)
 
     @property
+    def secondary(self) -> HeadCard | None:
+        return next((c for c in self.cards if c.kind == "secondary"), None)
+
+    @property
     def ptm_types(self) -> list[str]:
         return [c.ptm_type for c in self.sites]
 
@@ -154,10 +161,11 @@ def _refuse_clashes(cards: list[HeadCard]) -> None:
                     "Rename one (train it again with another --name) or leave one folder out of --heads."
                 )
             seen[value.lower()] = card
-    localizations = [c for c in cards if c.kind == "localization"]
-    if len(localizations) > 1:
-        raise HeadCardError(
-            "More than one localization head: "
-            + ", ".join(str(c.path) for c in localizations)
-            + ". Keep one folder with a localization head in --heads."
-        )
+    for kind, words in ONE_ONLY.items():
+        same = [c for c in cards if c.kind == kind]
+        if len(same) > 1:
+            raise HeadCardError(
+                f"More than one {words} head: "
+                + ", ".join(str(c.path) for c in same)
+                + f". Keep one folder with a {words} head in --heads."
+            )

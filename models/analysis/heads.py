@@ -7,6 +7,8 @@
 - `LocalizationHead`: per-protein class probabilities (SCL2205's 13 classes) from pooled
   features (`models.analysis.features.pooled_features`) and attention pooling over the last layer,
   optionally blended with a vote of the most similar training proteins (`reference` config).
+- `SecondaryHead`: per-residue 8-state DSSP class probabilities and relative solvent
+  accessibility, from every layer's states through a short convolution along the sequence.
 
 Both normalise their inputs with statistics stored in the head, so raw backbone outputs go in.
 """
@@ -266,11 +268,52 @@ class LocalizationHead(nn.Module):
         return probs, list(zip(index.tolist(), self.reference_labels[index].tolist(), scores))
 
 
-HEAD_TYPES = {"site": SiteHead, "site_ensemble": SiteEnsemble, "localization": LocalizationHead}
+class SecondaryHead(nn.Module):
+    """Per residue: logits of the 8 DSSP classes and one RSA logit (sigmoid -> 0..1).
+
+    Every layer's states (standardised) are projected per residue, then one convolution along
+    the sequence mixes ±kernel//2 neighbours: a helix or strand is a stretch, and a residue's own
+    states say less about its neighbours' hydrogen bonds than the stretch does."""
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self.config = config
+        layers, dim, hidden = config["layers"], config["dim"], config["hidden"]
+        self.norm = Standardize(layers * dim)
+        self.project = nn.Linear(layers * dim, hidden)
+        self.conv = nn.Conv1d(hidden, hidden, config["kernel"], padding=config["kernel"] // 2)
+        self.out = nn.Linear(hidden, len(config["classes"]) + 1)
+        self.dropout = nn.Dropout(config.get("dropout", 0.25))
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """states (B, L, layers*D), mask (B, L) -> (B, L, classes + 1) logits. Padded positions
+        are zeroed before the convolution, so a padded batch computes what one chain alone does
+        (the convolution's own zero padding beyond the ends)."""
+        x = self.dropout(nn.functional.gelu(self.project(self.norm(states))))
+        x = x * mask[..., None]
+        x = self.dropout(nn.functional.gelu(self.conv(x.transpose(1, 2)).transpose(1, 2)))
+        return self.out(x)
+
+    def predict(self, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(L, classes) class probabilities and (L,) RSA from one pass's (layers+1, L, D) states."""
+        states = torch.from_numpy(np.ascontiguousarray(hidden.transpose(1, 0, 2))).flatten(1)[None]
+        with torch.inference_mode():
+            logits = self(states, torch.ones(states.shape[:2]))[0]
+        classes = len(self.config["classes"])
+        return torch.softmax(logits[:, :classes], -1).numpy(), torch.sigmoid(logits[:, classes]).numpy()
+
+
+HEAD_TYPES = {
+    "site": SiteHead,
+    "site_ensemble": SiteEnsemble,
+    "localization": LocalizationHead,
+    "secondary": SecondaryHead,
+}
 
 
 # Storage on disk. A Hugging Face Space refuses files over 10 MB pushed without Git LFS, and the
-# float32 heads are well over that: every 2-D float matrix of at least INT8_MIN_ELEMENTS is stored
+# float32 heads are well over that: every float matrix (or convolution kernel) of at least
+# INT8_MIN_ELEMENTS is stored
 # as int8 with one float16 scale per row (symmetric), labels as int16. Everything else (biases,
 # LayerNorm, standardisation statistics) stays as trained: it is small, and a standardisation mean
 # in float16 would move near-constant features (the lysine's own embedding) by many stds.
@@ -285,12 +328,13 @@ def encode_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     out = {}
     for name, tensor in state.items():
         tensor = tensor.detach().contiguous()
-        if tensor.is_floating_point() and tensor.dim() == 2 and tensor.numel() >= INT8_MIN_ELEMENTS:
-            x = tensor.float()
+        if tensor.is_floating_point() and tensor.dim() >= 2 and tensor.numel() >= INT8_MIN_ELEMENTS:
+            x = tensor.float().flatten(1)  # a convolution's (out, in, k) as (out, in*k) rows
             # Quantise with the scale as stored (float16, kept in its normal range) so that
             # decoding reproduces the rounding grid exactly.
             scale = (x.abs().amax(1) / 127).clamp(min=2**-14).half()
-            out[name] = torch.round(x / scale.float()[:, None]).clamp(-127, 127).to(torch.int8)
+            quantised = torch.round(x / scale.float()[:, None]).clamp(-127, 127).to(torch.int8)
+            out[name] = quantised.reshape(tensor.shape)
             out[name + SCALE_SUFFIX] = scale
         elif tensor.dtype == torch.int64 and _fits_int16(tensor):
             out[name] = tensor.to(torch.int16)
@@ -311,7 +355,7 @@ def decode_state(stored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             continue
         scale = stored.get(name + SCALE_SUFFIX)
         if scale is not None:
-            out[name] = tensor.float() * scale.float()[:, None]
+            out[name] = tensor.float() * scale.float().reshape(-1, *[1] * (tensor.dim() - 1))
         elif tensor.dtype in (torch.int8, torch.int16, torch.int32):
             out[name] = tensor.long()
         else:

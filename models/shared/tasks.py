@@ -1,6 +1,6 @@
 """Names of what Protein Studio predicts (pure Python: the UI imports it without torch)."""
 
-ANALYSIS_TASKS = ("ptm", "localization", "contacts")  # answered together by one backbone pass
+ANALYSIS_TASKS = ("ptm", "localization", "secondary", "contacts")  # answered together by one backbone pass
 # The backbone's own last layer (per residue, and its mean): from the same pass, but only when
 # asked for by name (a proteome's per-residue embeddings take gigabytes).
 EMBEDDINGS = "embeddings"
