@@ -57,6 +57,8 @@ API_DESCRIPTIONS = {
     "ptm": "Every candidate residue of every loaded PTM type: chain, position (1-based in its chain), "
     "residue, type, probability, ±7 window.",
     "contacts": "The ESM-2 contact probability map (L x L). A complex: one map per chain.",
+    "secondary": "Secondary structure and accessibility from the sequence, per chain: ss8 (DSSP classes "
+    "H G I E B T S C), ss3 (H E C), rsa (0-1) and each class's probability per residue.",
 }
 
 
@@ -133,8 +135,12 @@ def build_page(
         predict = make_predict_handler(studio, status, structure, analysis, script_url)
         predict_event = {
             "fn": predict,
-            # ptm.view (a State: not part of the API) holds the PTM types shown and their thresholds.
-            "inputs": [sequence.text, ptm.threshold, structure.style, structure.coloring, ptm.view],
+            # ptm.view (a State: not part of the API) holds the PTM types shown and their thresholds;
+            # structure.pdb_state (a State too) the structure shown, whose DSSP is compared.
+            "inputs": [
+                *(sequence.text, ptm.threshold, structure.style, structure.coloring),
+                *(ptm.view, structure.pdb_state),
+            ],
             "outputs": [status, *structure.fold_outputs, *analysis.outputs],
             "concurrency_limit": 1,  # the fold inside is memory-bound: one at a time, like /fold
             "concurrency_id": "fold",
@@ -170,7 +176,7 @@ def build_page(
         analyze, api_result = make_analyze_handler(studio, analysis, script_url)
         analyze_button.click(
             analyze,
-            inputs=[sequence.text, ptm.threshold, ptm.view],
+            inputs=[sequence.text, ptm.threshold, ptm.view, structure.pdb_state],
             outputs=analysis.outputs,
             api_name="analyze",
             api_description="What the PTM, Localization and Contacts tabs show, from one ESM-2 pass per "

@@ -91,7 +91,12 @@ def make_predict_handler(
     root = download_root or Path(tempfile.mkdtemp(prefix="protein-studio-predict-"))
 
     def predict(
-        sequence: str, threshold: float, style: str, coloring: str, view_state: dict | None = None
+        sequence: str,
+        threshold: float,
+        style: str,
+        coloring: str,
+        view_state: dict | None = None,
+        shown: dict | None = None,
     ) -> Iterator[dict]:
         cleared = {**cleared_analysis(analysis), **cleared_structure(structure)}
         try:
@@ -118,7 +123,7 @@ def make_predict_handler(
         try:
             chains = studio.annotate_chains(protein)
             analysed = analysis_outputs(
-                studio, analysis, protein, chains, threshold, script_url, root, view_state
+                studio, analysis, protein, chains, threshold, script_url, root, view_state, shown
             )
             analysing.state = DONE
             analysing.text = f"done in {time.perf_counter() - started:.1f} s"

@@ -42,6 +42,7 @@ BATCH_CHAINS = 16
 LEARNING_RATE, WEIGHT_DECAY = 1e-3, 1e-2
 RSA_WEIGHT = 10.0  # RSA's squared error (~0.03) against the 8-class cross-entropy (~0.8)
 BASELINE_RESIDUES = 100_000  # training residues the logistic-regression baseline is fitted on
+REGRESSION_SAMPLE = 20  # test chains whose predicted three-state strings the card keeps
 NORM_RESIDUES = 200_000  # residues the input standardisation is estimated from
 ANCHORS = {
     "ProtTrans (ProtT5-XL-U50 embeddings, CNN; Elnaggar et al. 2022)": {
@@ -183,7 +184,7 @@ def measure_like_the_app(card_path: Path, backbone: Backbone, db: StructureDB, c
     each chain's last layer for the baseline from the same pass."""
     annotator = Annotator(backbone.spec, heads_dir=card_path.parent, max_length=10**7)
     annotator.backbone = backbone
-    probabilities, rsa, last = [], [], []
+    probabilities, rsa, last, ss3 = [], [], [], []
     for start in range(0, len(chains), CHAINS_PER_PASS):
         part = chains[start : start + CHAINS_PER_PASS]
         records = [Protein(db.name(i), (db.sequence(i),)) for i in part]
@@ -191,7 +192,8 @@ def measure_like_the_app(card_path: Path, backbone: Backbone, db: StructureDB, c
             probabilities.append(a.secondary.probabilities)
             rsa.append(a.secondary.rsa)
             last.append(a.embedding)
-    return np.concatenate(probabilities), np.concatenate(rsa), np.concatenate(last)
+            ss3.append(a.secondary.ss3)
+    return np.concatenate(probabilities), np.concatenate(rsa), np.concatenate(last), ss3
 
 
 def _goals(figures: dict) -> dict:
@@ -263,7 +265,7 @@ def run(args, argv: list[str]) -> Path:
     targets = [labels(db, i) for i in chains["test"]]
     true8 = np.concatenate([t[0] for t in targets])
     true_rsa = np.concatenate([t[1] for t in targets])
-    p8, p_rsa, last = measure_like_the_app(card_path, backbone, db, chains["test"])
+    p8, p_rsa, last, ss3 = measure_like_the_app(card_path, backbone, db, chains["test"])
     head_figures = secondary_metrics(true8, p8, true_rsa, p_rsa)
     b8, b_rsa = apply_baseline(last)
     baseline_figures = secondary_metrics(true8, b8, true_rsa, b_rsa)
@@ -272,6 +274,11 @@ def run(args, argv: list[str]) -> Path:
         "baselines": {"logistic_regression_last_layer": baseline_figures},
         "goals": _goals(head_figures),
         "baseline_fitted_on": f"{BASELINE_RESIDUES:,} training residues drawn at random",
+    }
+    # Re-checked by tests through the app's path where the database is at hand.
+    card["regression_sample"] = {
+        "chains": [db.name(i) for i in chains["test"][:REGRESSION_SAMPLE]],
+        "ss3": ss3[:REGRESSION_SAMPLE],
     }
     stages["final_test"] = time.perf_counter() - mark
     card_path = write_card(head, card, args.out, started, stages)

@@ -98,6 +98,7 @@ def split_chains(
 ) -> Split:  # fmt: skip
     """Cluster, drop the fixtures' and reserved clusters, split the rest by cluster (seeded)."""
     fixtures = fixture_chains() if fixtures is None else fixtures
+    work.mkdir(parents=True, exist_ok=True)
     sequences = {db.name(i): db.sequence(i) for i in range(len(db)) if usable(db, i)}
     representative = cluster({**sequences, **fixtures}, work, MIN_IDENTITY, COVERAGE)
     members: dict[str, list[str]] = {}
@@ -129,7 +130,8 @@ def split_chains(
         "clustering": f"mmseqs easy-cluster --min-seq-id {MIN_IDENTITY} -c {COVERAGE}",
         "mmseqs": _version(["mmseqs", "version"]),
         "excluded_clusters": {
-            "fixtures": len(excluded_by["fixture"] - excluded_by["reserved"]),
+            # Clusters holding database chains (a fixture alone in its cluster removes nothing).
+            "fixtures": len([c for c in excluded_by["fixture"] - excluded_by["reserved"] if c in members]),
             "reserved_sha1_0": len(excluded_by["reserved"]),
             "chains": sum(len(members[c]) for c in excluded if c in members),
         },

@@ -35,6 +35,7 @@ from components.analysis.ptm_view import (
     sites_in_3d,
     summary_html,
 )
+from components.analysis.secondary_plots import NO_HEAD, secondary_figure, secondary_note
 from components.analysis.trust import (
     closeness_sentence,
     contacts_trust_html,
@@ -45,7 +46,12 @@ from components.analysis.trust import (
 )
 from components.structure.tab import FILLED, error_html
 from components.structure.viewer import placeholder, render_structure
-from models.analysis.annotation_json import contacts_json_for, localization_json_for, ptm_json_for
+from models.analysis.annotation_json import (
+    contacts_json_for,
+    localization_json_for,
+    ptm_json_for,
+    secondary_json_for,
+)
 from models.analysis.contacts import read_contacts_card
 from models.analysis.embeddings import write_embeddings
 from models.shared.errors import BackboneUnavailable, SequenceError
@@ -82,6 +88,8 @@ class PtmTab:
     own: gr.Checkbox  # every type at its card's calibrated threshold
     view: gr.State  # PtmView.as_state(): the types shown and each one's threshold (not in the API)
     target: gr.Dropdown  # whose threshold the slider sets: every type's or one type's
+    secondary_plot: gr.Plot  # DSSP classes and RSA predicted from the sequence (+ a structure's DSSP)
+    secondary_note: gr.HTML  # agreement with the structure's DSSP, the head's test figures
 
 
 @dataclass
@@ -121,6 +129,7 @@ class AnalysisTabs:
             *(ptm.subject, loc.subject, con.subject),
             loc.embeddings,
             *(ptm.trust, ptm.empty, con.top, con.files, con.viewer),
+            *(ptm.secondary_plot, ptm.secondary_note),
         ]
 
 
@@ -197,6 +206,12 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
                     scale=2,
                 )  # fmt: skip
     plot = gr.Plot(label="PTM probability", elem_id="ptm-plot", elem_classes=FILLED)
+    # Under the PTM tracks: whether a site sits in a helix, a strand or a loop, and how exposed it is.
+    secondary_plot = gr.Plot(
+        label="Secondary structure and accessibility (from the sequence)", elem_id="secondary-plot",
+        elem_classes=FILLED,
+    )  # fmt: skip
+    secondary_note = gr.HTML("", label="Secondary structure: agreement", elem_id="secondary-note")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             empty = gr.HTML("", label="PTM types: sites at or above each threshold", elem_id="ptm-empty-box")
@@ -225,7 +240,7 @@ def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
     view = gr.State(PtmView().as_state())
     return PtmTab(
         subject, threshold, plot, table, csv_file, viewer, sites_json, gr.State(None), trust, empty,
-        types, own, view, target,
+        types, own, view, target, secondary_plot, secondary_note,
     )  # fmt: skip
 
 
@@ -315,7 +330,12 @@ def _write_sites_csv(record_id: str, sites: list[dict], root: Path) -> str:
     return str(path)
 
 
-ANSWERS = {"localization": localization_json_for, "ptm": ptm_json_for, "contacts": contacts_json_for}
+ANSWERS = {
+    "localization": localization_json_for,
+    "ptm": ptm_json_for,
+    "contacts": contacts_json_for,
+    "secondary": secondary_json_for,
+}
 
 
 def cleared_analysis(tabs: AnalysisTabs) -> dict:
@@ -377,9 +397,11 @@ def analysis_outputs(
     script_url: str,
     root: Path,
     view_state: dict | None = None,
+    shown: dict | None = None,
 ) -> dict:
     """Every analysis output for `protein`, analysed chain by chain ([(letter, Annotation)]).
-    `view_state`: the PTM types shown and their thresholds (`PtmView`); None: all, at `threshold`."""
+    `view_state`: the PTM types shown and their thresholds (`PtmView`); None: all, at `threshold`.
+    `shown`: the Structure tab's structure (its pdb_state), compared when it is this sequence's."""
     ptm, loc, con = tabs.ptm, tabs.localization, tabs.contacts
     cards = studio.annotator.head_cards
     loc_card = cards.localization.card if cards.localization else {}
@@ -427,7 +449,7 @@ def analysis_outputs(
             for i, j, p in top_contacts_rows(a.contacts)
         ],
         con.files: [path for letter, a in chains for path in write_contact_files(a.id, a.contacts, root)],
-        **structure_views(studio, tabs, protein, chains, ptm_json["sites"], script_url, state),
+        **structure_views(studio, tabs, protein, chains, ptm_json["sites"], script_url, state, shown),
         **ptm_site_outputs(ptm, state, cards.sites, threshold, view_state),
     }
 
@@ -452,11 +474,13 @@ def structure_views(
     sites: list,
     script_url: str,
     state: dict | None = None,
+    shown: dict | None = None,
 ) -> dict:
     """The analysis outputs that show the protein's fold when it is folded: the sites in 3D (the
     shown types at or above their thresholds, coloured by type; `state`: the PTM tab's), the
-    structure's contacts in the map's lower triangle, the top contacts as lines. Predict redraws
-    only these once its fold arrives."""
+    structure's contacts in the map's lower triangle, the top contacts as lines, the structure's
+    DSSP beside the predicted secondary structure (the fold's, else `shown`: the Structure tab's
+    structure when it has this sequence). Predict redraws only these once its fold arrives."""
     ptm, con = tabs.ptm, tabs.contacts
     structure = studio.cached_structure(protein)
     viewer, note, structure_contacts = placeholder(NO_FOLD_YET, 360), ESM_CONTACTS_NOTE, None
@@ -468,11 +492,42 @@ def structure_views(
     if len(chains) > 1:
         note += " Each chain is analysed as its own protein: pairs between chains are not predicted."
     return {
+        **secondary_outputs(studio, ptm, protein, chains, structure, shown),
         ptm.viewer: viewer,
         con.plot: contacts_figure(block_diagonal([a.contacts for _, a in chains]), structure_contacts),
         con.note: contacts_trust_html(read_contacts_card(), studio.annotator.backbone.weights_sha256)
         + f"<p>{html.escape(note)}</p>",
         con.viewer: _contacts_viewer(structure, chains, script_url),
+    }
+
+
+def observed_secondary(structure, shown: dict | None, sequence: str) -> tuple[str | None, list | None, str]:
+    """(DSSP three-state, RSA, what it is) of the fold, else of the Structure tab's structure when
+    it holds exactly this sequence; (None, None, "") when neither."""
+    if structure is not None and structure.ss is not None:
+        return structure.ss, structure.rsa, "the ESMFold fold"
+    if shown and shown.get("ss") and shown.get("sequence") == sequence and len(shown["ss"]) == len(sequence):
+        rsa = shown.get("rsa")
+        kind = "the ESMFold fold" if shown.get("confidence") == "pLDDT" else "the opened structure"
+        name = shown.get("id") or ""
+        return shown["ss"], None if rsa is None else [np.nan if x is None else x for x in rsa], (
+            f"{kind} {name}".strip()
+        )
+    return None, None, ""
+
+
+def secondary_outputs(studio: Any, ptm: PtmTab, protein, chains: list, structure, shown: dict | None) -> dict:
+    """The secondary-structure tracks and their note (nothing to draw without a secondary head)."""
+    predictions = [(letter, a.sequence, a.secondary) for letter, a in chains if a.secondary is not None]
+    if len(predictions) != len(chains):
+        return {ptm.secondary_plot: None, ptm.secondary_note: f"<p class='secondary-note'>{NO_HEAD}</p>"}
+    sequence = "".join(a.sequence for _, a in chains)
+    ss, rsa, source = observed_secondary(structure, shown, sequence)
+    card = studio.annotator.head_cards.secondary
+    predicted = "".join(p.ss3 for *_, p in predictions)
+    return {
+        ptm.secondary_plot: secondary_figure(predictions, ss, rsa, source),
+        ptm.secondary_note: secondary_note(predicted, ss, source, card.card if card else None),
     }
 
 
@@ -519,7 +574,7 @@ def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, downl
             raise gr.Error(str(error), duration=None, print_exception=False) from None
 
     def analyze(
-        sequence: str, threshold: float = DEFAULT_THRESHOLD, view_state: dict | None = None
+        sequence: str, threshold: float = DEFAULT_THRESHOLD, view_state: dict | None = None, shown=None
     ) -> dict:
         try:
             protein, chains = annotate(sequence)
@@ -530,7 +585,7 @@ def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, downl
         except Exception:
             log.exception("Analysis failed")
             raise gr.Error("Analysis failed unexpectedly; the error was logged on the server.") from None
-        return analysis_outputs(studio, tabs, protein, chains, threshold, script_url, root, view_state)
+        return analysis_outputs(studio, tabs, protein, chains, threshold, script_url, root, view_state, shown)
 
     def api_result(kind: str):
         def endpoint(sequence: str) -> dict:
@@ -546,8 +601,7 @@ def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, downl
             if kind == "ptm":
                 cards = studio.annotator.head_cards.sites
                 return ptm_json_for(protein.id, chains, {c.ptm_type: c.threshold for c in cards})
-            answer = {"localization": localization_json_for, "contacts": contacts_json_for}
-            return answer[kind](protein.id, chains)
+            return ANSWERS[kind](protein.id, chains)
 
         endpoint.__name__ = kind
         return endpoint

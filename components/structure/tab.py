@@ -20,6 +20,7 @@ from components.structure.viewer import COLORINGS, STYLES, placeholder, render_s
 from models.shared.errors import FoldingOutOfMemory, FoldingUnavailable, SequenceError
 from models.shared.files import safe_file_name
 from models.shared.sequences import parse_one
+from models.structure.secondary import rsa_json
 from models.structure.writing import pae_json, pdb_with_header, to_modelcif
 
 log = logging.getLogger(__name__)
@@ -262,6 +263,7 @@ def structure_outputs(
             "pdb": structure.pdb,
             "residues": residues,
             "ss": structure.ss,
+            "rsa": None if structure.rsa is None else rsa_json(structure.rsa),
             "id": structure.id,
             "confidence": structure.confidence_kind,  # pLDDT, or an experimental file's B-factor
             "sequence": "".join(structure.chains),

@@ -51,9 +51,10 @@ TABLE_CAPTION = (
     "**PTM sites**: sites lost or gained at the threshold, and the largest change of any site's "
     f"probability (pp). **contacts changed**: residue pairs whose contact probability moved by more than "
     f"{CONTACT_CHANGE}. **LM score**: log p(mutant) − log p(wild type); below 0, the language model finds "
-    "the mutant less likely. **structure** (when the wild type was folded): Cα RMSD of mutant against wild "
-    "type, their TM-score, and the mean pLDDT change. **note**: why a variant was not predicted, or what is "
-    "missing."
+    "the mutant less likely. **structure**: residues whose three-state secondary structure predicted "
+    "from the sequence changes (H helix, E strand, C coil) and, when the wild type was folded, Cα RMSD of "
+    "mutant against wild type, their TM-score, and the mean pLDDT change. **note**: why a variant was not "
+    "predicted, or what is missing."
 )
 TABLE_COLUMNS = [header for header, _ in TABLE_LAYOUT]
 NOT_FOLDED = "Fold the wild type (Predict) first: then each variant's model is shown over it here."
@@ -271,6 +272,7 @@ def table_rows(report_json: dict) -> list[list]:
                 else "",
             )
         structure = _joined(
+            _secondary_cell(effect.get("secondary_changed") or {}) if r["status"] == "ok" else "",
             f"RMSD {r['ca_rmsd']:.2f} Å" if r["ca_rmsd"] not in ("", None) else "",
             f"TM-score {r['tm_score']:.3f}" if r["tm_score"] not in ("", None) else "",
             f"mean ΔpLDDT {r['mean_delta_plddt']:+.2f}" if r["mean_delta_plddt"] not in ("", None) else "",
@@ -289,6 +291,17 @@ def table_rows(report_json: dict) -> list[list]:
             ]
         )
     return rows
+
+
+def _secondary_cell(changed: dict) -> str:
+    """'3-state from sequence: 2 residues change (12 H→C, 13 H→C)', at most four listed."""
+    if "residues" not in changed:
+        return ""  # no secondary head
+    if not changed["residues"]:
+        return "3-state from sequence: unchanged"
+    parts = [f"{r['position']} {r['wild_type']}→{r['mutant']}" for r in changed["residues"]]
+    listed = ", ".join(parts[:4]) + (", …" if len(parts) > 4 else "")
+    return f"3-state from sequence: {len(parts)} residue{'s' * (len(parts) > 1)} change ({listed})"
 
 
 def _unavailable_note(effect: dict) -> str:

@@ -26,6 +26,16 @@ def localization_json_for(protein_id: str, chains: list[tuple[str, object]]) -> 
     return {"id": protein_id, "chains": [{**a.localization_json(), "chain": c} for c, a in chains]}
 
 
+def secondary_json_for(protein_id: str, chains: list[tuple[str, object]]) -> dict:
+    """/secondary's answer: per chain, the DSSP classes (8 and 3 states), RSA and every class's
+    probability per residue, predicted from the sequence."""
+    found = [a.secondary.json(letter) for letter, a in chains if a.secondary is not None]
+    answer = {"id": protein_id, "chains": found}
+    if len(found) < len(chains):
+        answer["note"] = "No secondary-structure head is loaded."
+    return answer
+
+
 def contacts_json_for(protein_id: str, chains: list[tuple[str, object]]) -> dict:
     """/contacts' answer: a monomer's map; a complex's map of each chain (no inter-chain pairs:
     each chain is embedded on its own)."""

@@ -66,6 +66,20 @@ class SecondaryPrediction:
         }
 
 
+CSV_HEADER = ("chain", "position", "residue", "ss3", "ss8", "rsa", *(f"p_{c}" for c in EIGHT))
+
+
+def csv_text(chains: list[tuple[str, str, SecondaryPrediction]]) -> str:
+    """One protein's CSV (CSV_HEADER): a row per residue of each (letter, sequence, prediction)."""
+    lines = [",".join(CSV_HEADER)]
+    for letter, sequence, p in chains:
+        ss3, ss8 = p.ss3, p.ss8
+        for i, aa in enumerate(sequence):
+            values = [f"{float(p.rsa[i]):.3f}", *(f"{float(x):.3f}" for x in p.probabilities[i])]
+            lines.append(",".join([letter, str(i + 1), aa, ss3[i], ss8[i], *values]))
+    return "\n".join(lines) + "\n"
+
+
 def agreement(predicted: str, observed: str) -> float | None:
     """Fraction of residues with the same letter (three-state strings of one length); None when
     nothing can be compared."""

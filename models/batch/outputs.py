@@ -6,6 +6,8 @@ Output layout (the same for the CLI and the app's Batch tab):
     localization.csv     id, chain + one probability column per class + the most similar
                          training protein (UniProt entry, its class, cosine similarity)
     ptm_sites.csv        id, chain, position, residue, type, probability: every candidate residue
+    secondary/<id>.csv   per residue: chain, position, residue, ss3, ss8, rsa, each DSSP class's
+                         probability (predicted from the sequence)
     structures/<id>.pdb  (with a header saying what produced it), structures/<id>.cif (ModelCIF)
     scores/<id>.json     (pLDDT, PAE, pTM, ipTM, per-chain pTM), scores/<id>.pae.json (AlphaFold
                          DB's PAE format)                     contacts/<id>.npy (float16, L x L)
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from models.analysis.embeddings import MEAN_DTYPE, PER_RESIDUE_DTYPE, mean_embedding, npy_bytes
+from models.analysis.secondary_prediction import csv_text
 from models.batch.inputs import Record
 from models.shared.files import TEMP_PREFIX, write_atomic
 from models.structure.result import Structure
@@ -165,6 +168,11 @@ def write_record(out: Path, record: Record, tasks, results: dict, failures: dict
                 # Exact float32 values (JSON floats round-trip them); merged into embeddings_mean.npy.
                 chain["embedding_mean"] = mean_embedding(annotation.embedding).tolist()
             chains.append(chain)
+        if "secondary" in tasks and all(a.secondary is not None for _, a in annotations):
+            parts = [(letter, a.sequence, a.secondary) for letter, a in annotations]
+            path = out / "secondary" / f"{record.name}.csv"
+            write_atomic(path, csv_text(parts))
+            saved["secondary_file"] = path.relative_to(out).as_posix()
         saved["chains"] = chains
     write_atomic(_record_path(out, record), json.dumps(saved))
 

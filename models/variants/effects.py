@@ -48,6 +48,7 @@ class VariantEffect:
     localization: dict = field(default_factory=dict)
     ptm: dict = field(default_factory=dict)
     contacts_changed: list[dict] = field(default_factory=list)
+    secondary_changed: dict = field(default_factory=dict)
     language_model: dict = field(default_factory=dict)
     structure: dict | None = None  # None: the wild type was not folded
     mutant_structure: Structure | None = None  # for the viewer, not the JSON
@@ -70,6 +71,7 @@ class VariantEffect:
             "localization": self.localization,
             "ptm": self.ptm,
             "contacts_changed": self.contacts_changed,
+            "secondary_changed": self.secondary_changed,
             "language_model": self.language_model,
             "structure": self.structure,
         }
@@ -195,6 +197,26 @@ def contact_change(wild_type: Annotation, mutant: Annotation, cutoff: float = CO
     ]
 
 
+def secondary_change(wild_type: Annotation, mutant: Annotation) -> dict:
+    """Residues whose predicted three-state class (helix H, strand E, coil C) differs, as /secondary
+    reports them for each sequence."""
+    if wild_type.secondary is None or mutant.secondary is None:
+        return {"note": "No secondary-structure head is loaded."}
+    before, after = wild_type.secondary.ss3, mutant.secondary.ss3
+    residues = [
+        {
+            "position": i + 1,
+            "wild_type_residue": wild_type.sequence[i],
+            "mutant_residue": mutant.sequence[i],
+            "wild_type": b,
+            "mutant": a,
+        }
+        for i, (b, a) in enumerate(zip(before, after))
+        if b != a
+    ]
+    return {"residues": residues, "count": len(residues)}
+
+
 def structure_change(wild_type: Structure, mutant: Structure) -> tuple[dict, Comparison]:
     """ΔpLDDT per residue and the Cα RMSD / TM-score of the mutant's model on the wild type's,
     residue by residue (a substitution keeps every position)."""
@@ -256,6 +278,7 @@ def mutate(
             localization=localization_change(wild_type, mutant),
             ptm=ptm_change(wild_type, mutant, threshold),
             contacts_changed=contact_change(wild_type, mutant),
+            secondary_changed=secondary_change(wild_type, mutant),
             language_model=scores[entry.label],
         )
         if wild_structure is not None:
@@ -364,6 +387,7 @@ EFFECT_COLUMNS = (
     "ptm_sites_gained",
     "max_abs_ptm_delta",
     "contacts_changed",
+    "secondary_changed",
     "lm_score",
     "mean_delta_plddt",
     "ca_rmsd",
@@ -408,6 +432,8 @@ def effect_row(record_id: str, effect: dict) -> dict:
     row["ptm_sites_gained"] = ";".join(s["site"] for s in ptm["gained"])
     row["max_abs_ptm_delta"] = max((abs(c["delta"]) for c in ptm["changes"]), default=0.0)
     row["contacts_changed"] = len(effect["contacts_changed"])
+    changed = effect.get("secondary_changed", {}).get("residues", [])
+    row["secondary_changed"] = ";".join(f"{r['position']}{r['wild_type']}>{r['mutant']}" for r in changed)
     row["lm_score"] = effect["language_model"].get("score", "")
     structure = effect.get("structure") or {}
     for key in ("mean_delta_plddt", "ca_rmsd", "tm_score"):

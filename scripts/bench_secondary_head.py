@@ -1,0 +1,72 @@
+"""Analysis time with and without the secondary-structure head, side by side (400 residues).
+
+    python scripts/bench_secondary_head.py [--length 400] [--repeats 5]
+
+Both annotators share one loaded backbone and run the app's path (`Annotator.annotate_many`: one
+backbone pass feeding every head, contacts included); the in-memory memo is cleared between
+calls so each is computed. The proteins are SCL2205 eval sequences of about `--length` residues
+(p-scldata, fixed choice). Target: the head adds at most 10%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SECONDARY = "secondary_structure"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--length", type=int, default=400, help="residues of the proteins timed")
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls per configuration")
+    args = parser.parse_args()
+
+    from scldata import loader
+
+    from models.analysis.annotation import Annotator
+    from models.shared.sequences import Protein
+    from models.shared.settings import HEADS_DIR
+
+    df = loader.load("eval")
+    near = df[(df.seq.str.len() - args.length).abs() <= 10].sort_index()
+    proteins = [Protein(entry, (seq,)) for entry, seq in zip(near.index[:3], near.seq[:3])]
+
+    without = Path(tempfile.mkdtemp(prefix="heads-without-secondary-"))
+    for path in HEADS_DIR.iterdir():
+        if path.stem != SECONDARY:
+            shutil.copy(path, without / path.name)
+    annotators = {"without": Annotator(heads_dir=without), "with secondary": Annotator(heads_dir=HEADS_DIR)}
+    shared = annotators["without"].backbone
+    for annotator in annotators.values():
+        annotator.backbone = shared
+        annotator.annotate_many(proteins[:1])  # loads heads, warms up
+    times: dict[str, list[float]] = {name: [] for name in annotators}
+    for _ in range(args.repeats):
+        for name, annotator in annotators.items():  # interleaved: drift hits both alike
+            for protein in proteins:
+                annotator._cache.clear()  # the in-memory memo: every call is computed
+                started = time.perf_counter()
+                annotator.annotate_many([protein])
+                times[name].append(time.perf_counter() - started)
+    lengths = ", ".join(str(p.length) for p in proteins)
+    print(f"proteins: {', '.join(p.id for p in proteins)} ({lengths} residues); {args.repeats} repeats each")
+    for name, values in times.items():
+        print(f"{name:>15}: median {statistics.median(values) * 1000:.0f} ms per protein")
+    ratio = statistics.median(times["with secondary"]) / statistics.median(times["without"])
+    print(f"ratio with / without the secondary head: {ratio:.3f} (target <= 1.10)")
+    sizes = sum(p.stat().st_size for p in HEADS_DIR.glob("*.safetensors"))
+    head = HEADS_DIR / f"{SECONDARY}.safetensors"
+    size = head.stat().st_size / 1e6
+    print(f"heads on disk: {sizes / 1e6:.1f} MB in all (target <= 45); {head.name} {size:.2f} MB")
+
+
+if __name__ == "__main__":
+    main()
