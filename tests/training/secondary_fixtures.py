@@ -57,7 +57,7 @@ def random_chains(n: int, seed: int = 0, template: str = "pdb1ake") -> list[Chai
     rng = np.random.default_rng(seed)
     base = fixture_chain(template)
     out = []
-    for k, pdb_id in enumerate(unreserved_ids(n)):
+    for pdb_id in unreserved_ids(n):
         length = int(rng.integers(40, 90))
         start = int(rng.integers(0, len(base.sequence) - length))
         backbone = base.backbone[start : start + length]
