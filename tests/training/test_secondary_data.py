@@ -4,6 +4,7 @@ clusters and SHA-1 '0' ids kept out of every part, no cluster across parts."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import pytest
 
@@ -26,10 +27,10 @@ def test_split_keeps_fixtures_and_reserved_clusters_out(tmp_path):
     chains = random_chains(24, seed=1)
     # Another entry of ubiquitin (the 1UBI fixture's sequence) and a near copy: the fixture's cluster.
     ubiquitin = fixture_chain("pdb1ubi", pdb_id="9UBQ")
-    near = ubiquitin.__class__(**{**ubiquitin.__dict__, "pdb_id": "9UBR", "sequence": "A" + ubiquitin.sequence[1:]})
+    near = replace(ubiquitin, pdb_id="9UBR", sequence="A" + ubiquitin.sequence[1:])
     # A reserved id and an unreserved chain of the same sequence: both out.
-    kept_out = chains[0].__class__(**{**chains[0].__dict__, "pdb_id": reserved_id()})
-    partner = chains[0].__class__(**{**chains[0].__dict__, "pdb_id": "9PAR"})
+    kept_out = replace(chains[0], pdb_id=reserved_id())
+    partner = replace(chains[0], pdb_id="9PAR")
     db_chains = [*chains[1:], ubiquitin, near, kept_out, partner]
     db = StructureDB(write_structure_db(tmp_path / "s.dat", db_chains))
     split = split_chains(db, tmp_path / "work", seed=0, test_fraction=0.2, validation_fraction=0.1)

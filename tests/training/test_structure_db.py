@@ -4,6 +4,7 @@ ProMod3's layout written from the test fixtures."""
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -48,7 +49,7 @@ def test_pydssp_check_catches_labels_of_other_residues(tmp_path):
     by a few residues must score clearly lower."""
     chain = fixture_chain("pdb1ake")
     shifted = chain.dssp[5:] + chain.dssp[:5]
-    db = StructureDB(write_structure_db(tmp_path / "s.dat", [chain.__class__(**{**chain.__dict__, "dssp": shifted})]))
+    db = StructureDB(write_structure_db(tmp_path / "s.dat", [replace(chain, dssp=shifted)]))
     assert pydssp_agreement(db, [0])["three_state_usual_mapping"] < 0.8
 
 
@@ -63,12 +64,12 @@ def test_accessibility_check_against_biotite(tmp_path):
         [MAX_ASA_TIEN_2013[a] for a in opened.chain().sequence]
     )
     good = fixture_chain("pdb1ubi")
-    good = good.__class__(**{**good.__dict__, "accessibility": np.round(sasa).astype(np.float32)})
+    good = replace(good, accessibility=np.round(sasa).astype(np.float32))
     db = StructureDB(write_structure_db(tmp_path / "good.dat", [good]))
     found = accessibility_vs_biotite(db, FIXTURES)
     assert found["1UBI_A"]["match"] == "same PDB chain"
     assert found["1UBI_A"]["pearson_r"] > 0.99
-    reversed_ = good.__class__(**{**good.__dict__, "pdb_id": "9ZZZ", "accessibility": good.accessibility[::-1].copy()})
+    reversed_ = replace(good, pdb_id="9ZZZ", accessibility=good.accessibility[::-1].copy())
     db = StructureDB(write_structure_db(tmp_path / "bad.dat", [reversed_]))
     found = accessibility_vs_biotite(db, FIXTURES)
     assert found["1UBI_A"]["match"] == "same sequence"  # found by its sequence under another id
@@ -94,7 +95,8 @@ def test_refuses_files_of_another_layout(small_db, tmp_path):
     first_count = db.arrays["sequence"].offset - 8
     (n,) = struct.unpack_from("<Q", data, first_count)
     miscounted = tmp_path / "count.dat"
-    miscounted.write_bytes(bytes(data[:first_count]) + struct.pack("<Q", n - 1) + bytes(data[first_count + 8 :]))
+    data[first_count : first_count + 8] = struct.pack("<Q", n - 1)
+    miscounted.write_bytes(bytes(data))
     with pytest.raises(StructureDBError, match=f"counts {n - 1} residues; the table of contents lists {n}"):
         StructureDB(miscounted)
     short = tmp_path / "short.dat"
