@@ -144,7 +144,7 @@ def train_head(train, validation, config: dict, epochs: int, seed: int) -> tuple
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            total += float(loss)
+            total += float(loss.detach())
         p8, p_rsa = predict(head, validation[0])
         figures = secondary_metrics(true8, p8, true_rsa, p_rsa)
         history.append({"epoch": epoch + 1, "validation_q8": figures["q8"], "validation_q3": figures["q3"],

@@ -54,20 +54,24 @@ def secondary_figure(
     if observed_ss is not None:
         hover = [f"{lab}<br>DSSP: {THREE_NAMES.get(s, s)}" for lab, s in zip(labels, observed_ss)]
         rows.append((f"DSSP ({source})", observed_ss, hover))
+    in_legend = set()
     for k, (name, letters, hover) in enumerate(rows):
         y = [name] * len(letters)
         for c in THREE:
             hit = np.array([s == c for s in letters])
+            if not hit.any():
+                continue
             fig.add_trace(
                 go.Bar(
                     x=x[hit], y=np.ones(hit.sum()), base=[k] * int(hit.sum()), width=1.0,
                     marker_color=THREE_COLOURS[c], marker_line_width=0,
-                    name=THREE_NAMES[c], legendgroup=c, showlegend=k == 0,
+                    name=THREE_NAMES[c], legendgroup=c, showlegend=c not in in_legend,
                     hovertext=np.array(hover, dtype=object)[hit], hoverinfo="text",
                     customdata=np.array(y)[hit],
                 ),
                 row=1, col=1,
             )  # fmt: skip
+            in_legend.add(c)
     fig.update_yaxes(
         tickvals=[k + 0.5 for k in range(len(rows))], ticktext=[r[0] for r in rows], range=[0, len(rows)],
         row=1, col=1,

@@ -520,3 +520,24 @@ def test_ptm_types_are_chosen_and_each_starts_at_its_calibrated_threshold(page):
         timeout=30_000,
     )
     assert not page.locator("#ptm-own-thresholds input").is_checked()
+
+
+def test_secondary_tracks_sit_under_the_ptm_plot_and_meet_the_folds_dssp(page):
+    """Predicted from the sequence at once; once the fold arrives, its DSSP row and the agreement."""
+    page.locator("#sequence-input textarea").fill(">ubiquitin\n" + UBIQUITIN)
+    page.locator("#predict-button").click()
+    page.get_by_role("tab", name="PTM sites").click()
+    page.locator("#secondary-plot .main-svg").first.wait_for(state="visible", timeout=60_000)
+    note = page.locator("#secondary-note")
+    note.get_by_text("Three-state agreement with the DSSP of the ESMFold fold").wait_for(timeout=90_000)
+    assert f"of {len(UBIQUITIN)} residues" in note.inner_text()
+    plot = _visible_plot("#secondary-plot")
+    bars = f"({plot}).data.filter(t => t.type === 'bar')"
+    page.wait_for_function(f"{bars}.some(t => (t.customdata || [])[0] === 'DSSP (the ESMFold fold)')")
+    rows = page.evaluate(f"[...new Set({bars}.flatMap(t => t.customdata))]")
+    assert rows == ["Predicted", "DSSP (the ESMFold fold)"]
+    # Above the PTM table: the tracks come right under the PTM plot.
+    ptm_box = page.locator("#ptm-plot").bounding_box()
+    ss_box = page.locator("#secondary-plot").bounding_box()
+    assert ptm_box["y"] + ptm_box["height"] <= ss_box["y"] + 1
+    _screenshot(page, "secondary-tracks")

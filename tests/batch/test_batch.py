@@ -200,6 +200,15 @@ def test_cli_writes_every_output_file(mixed_run):
     for letter, chain in (("A", INSULIN_A), ("B", INSULIN_B)):  # a file per chain of a complex
         assert np.load(out / "contacts" / "insulin" / f"{letter}.npy").shape == (len(chain),) * 2
     assert not (out / "contacts" / "insulin.npy").exists()
+    # Secondary structure from the sequence: one CSV per protein, a row per residue of each chain.
+    ss = _csv(out / "secondary" / "ubq.csv")
+    columns = ["chain", "position", "residue", "ss3", "ss8", "rsa", *(f"p_{c}" for c in "HGIEBTSC")]
+    assert list(ss[0]) == columns
+    assert "".join(r["residue"] for r in ss) == UBIQUITIN and [int(r["position"]) for r in ss][-1] == 76
+    assert all(abs(sum(float(r[f"p_{c}"]) for c in "HGIEBTSC") - 1) < 0.01 for r in ss)
+    insulin_ss = _csv(out / "secondary" / "insulin.csv")
+    assert [r["chain"] for r in insulin_ss] == ["A"] * len(INSULIN_A) + ["B"] * len(INSULIN_B)
+    assert json.loads((out / "records" / "ubq.json").read_text())["secondary_file"] == "secondary/ubq.csv"
 
 
 def test_cli_rerun_resumes_and_recomputes_only_what_changed(mixed_run, tiny_fold_model):
