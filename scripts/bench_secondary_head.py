@@ -1,4 +1,4 @@
-"""Analysis time with and without the secondary-structure head, side by side (400 residues).
+"""Analysis time with and without the secondary-structure head, side by side.
 
     python scripts/bench_secondary_head.py [--length 400] [--repeats 5]
 
