@@ -26,12 +26,12 @@ from pathlib import Path
 
 from models.analysis.head_cards import HeadCardError
 from models.batch.inputs import decode_fasta, parse_tasks, read_records
-from models.batch.outputs import DEFAULT_THRESHOLD, merge
+from models.batch.outputs import DEFAULT_THRESHOLD, merge, write_map
 from models.batch.run import plan, run
 from models.batch.variants import EFFECTS_FILE, predict_variants, read_variants_csv
 from models.shared.sequences import SequenceError
 from models.shared.settings import add_model_arguments
-from models.shared.tasks import ALL_TASKS, DEFAULT_TASKS
+from models.shared.tasks import ALL_TASKS, DEFAULT_TASKS, MAP
 
 MAX_INPUT_BYTES = 1024**3  # a whole proteome fits many times over; beyond this, split the file
 MAX_RECORDS = 1_000_000
@@ -83,6 +83,22 @@ def read_input(path: Path) -> str:
     except OSError as error:
         raise SequenceError(f"Cannot read {path}: {error.strerror or error}") from error
     return decode_fasta(raw, str(path), MAX_INPUT_BYTES)
+
+
+def _write_map(studio, out: Path, records) -> None:
+    """map.csv: every record placed on the protein map at once (after every process is done)."""
+    try:
+        protein_map = studio.annotator.heads().map
+        problem = studio.annotator.heads().map_problem
+    except Exception as error:  # noqa: BLE001 - the heads failed to load: every record already says why
+        protein_map, problem = None, str(error)
+    if protein_map is None:
+        print(f"map: not written: {problem}", file=sys.stderr)
+        return
+    started = time.perf_counter()
+    rows = write_map(out, records, protein_map)
+    print(f"map: {len(rows):,} chains placed in {time.perf_counter() - started:.1f} s -> {out / 'map.csv'}",
+          file=sys.stderr)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     if not state.is_main_process:
         return 0
     rows = merge(args.out, records, tasks, args.threshold)
+    if MAP in tasks:
+        _write_map(studio, args.out, records)
     failed = [r for r in rows if r["status"] != "ok"]
     print(
         f"{len(rows) - len(failed):,} of {len(rows):,} records predicted ({', '.join(tasks)}) -> {args.out}; "

@@ -57,6 +57,8 @@ API_DESCRIPTIONS = {
     "ptm": "Every candidate residue of every loaded PTM type: chain, position (1-based in its chain), "
     "residue, type, probability, ±7 window.",
     "contacts": "The ESM-2 contact probability map (L x L). A complex: one map per chain.",
+    "map": "The protein map: each chain placed (openTSNE) among the localization head's training proteins "
+    "of known compartment: x, y, its five most similar training proteins and the one nearest on the map.",
     "secondary": "Secondary structure and accessibility from the sequence, per chain: ss8 (DSSP classes "
     "H G I E B T S C), ss3 (H E C), rsa (0-1) and each class's probability per residue.",
 }
@@ -150,7 +152,8 @@ def build_page(
             **predict_event,
             api_name="predict",
             api_description="Everything available for one protein, streamed as it arrives: the "
-            "analysis (PTM sites, localization, contacts; a complex chain by chain), then the fold.",
+            "analysis (PTM sites, localization, secondary structure, contacts; a complex chain by chain), "
+            "then the fold.",
         )
         batch.table.select(
             make_open_row_handler(sequence.text, tabs),

@@ -4,6 +4,7 @@
     python -m training site-head --name NAME --residues ST --sites FILE --out DIR ...
     python -m training ptm-sites [--out assets/heads] ...   eight PTM types from public data
     python -m training secondary [--out assets/heads] ...   DSSP classes and RSA from PDB chains
+    python -m training map [--out assets/heads]   the localization head's proteins in 2D (openTSNE)
 
 Shipped heads: 1. installs the data packages (pip, no dependencies) if missing; 2. caches
 embeddings of every split with the frozen backbone; 3. trains the logistic-regression probes and
@@ -143,6 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     ss.add_argument("--kernel", type=_positive, default=9, help="residues the convolution spans")
     ss.add_argument("--backbone", default=DEFAULT_BACKBONE, help="ESM-2 Hub id or directory")
     ss.add_argument("--seed", type=int, default=0, help="seed of the split, the draws and the head")
+    protein_map = commands.add_parser(
+        "map",
+        help="the protein map: the localization head's reference proteins in 2D (openTSNE)",
+        description="Fit openTSNE (cosine, perplexity 30, fixed seed) on the reference proteins the "
+        "localization head in --out keeps, store the coordinates beside it (localization_map.npz + .json) "
+        "and measure how new proteins are placed (training proteins placed again; SCL2205 held-out "
+        "proteins' nearest point on the map against the nearest in the embedding space).",
+    )
+    protein_map.add_argument("--out", type=Path, default=HEADS_DIR, help="the localization head's folder")
+    protein_map.add_argument("--cache", type=Path, default=None, help="embedding cache directory")
+    protein_map.add_argument("--seed", type=int, default=0, help="openTSNE's random state")
     return parser
 
 
@@ -169,6 +181,11 @@ def main(argv: list[str] | None = None) -> int:
         from training import ptm_sites
 
         ptm_sites.run(args, argv)
+        return 0
+    if args.command == "map":
+        from training import protein_map
+
+        protein_map.run(args, argv)
         return 0
     if args.command == "secondary":
         from training import secondary

@@ -26,6 +26,7 @@ from components.analysis.contacts_view import (
     top_contacts_rows,
     write_contact_files,
 )
+from components.analysis.map_plot import map_figure
 from components.analysis.percentages import class_percentages, split_percentages
 from components.analysis.ptm_view import (
     EVERY_TYPE,
@@ -49,6 +50,7 @@ from components.structure.viewer import placeholder, render_structure
 from models.analysis.annotation_json import (
     contacts_json_for,
     localization_json_for,
+    map_json_for,
     ptm_json_for,
     secondary_json_for,
 )
@@ -99,6 +101,8 @@ class LocalizationTab:
     summary: gr.HTML
     json: gr.JSON
     embeddings: gr.File  # the backbone's last layer per residue and its mean, per chain (.npy)
+    map_plot: gr.Plot  # the protein map: training proteins of known location, this protein placed
+    map_note: gr.HTML  # where it landed, and how far the map can be trusted
 
 
 @dataclass
@@ -130,6 +134,7 @@ class AnalysisTabs:
             loc.embeddings,
             *(ptm.trust, ptm.empty, con.top, con.files, con.viewer),
             *(ptm.secondary_plot, ptm.secondary_note),
+            *(loc.map_plot, loc.map_note),
         ]
 
 
@@ -175,7 +180,9 @@ def build_localization_tab() -> LocalizationTab:
                 elem_id="embeddings-download",
                 elem_classes=FILLED,
             )
-    return LocalizationTab(subject, plot, summary, probabilities, embeddings)
+    map_note = gr.HTML("", label="Protein map: where it lands", elem_id="map-note")
+    map_plot = gr.Plot(label="Protein map", elem_id="map-plot", elem_classes=FILLED)
+    return LocalizationTab(subject, plot, summary, probabilities, embeddings, map_plot, map_note)
 
 
 def build_ptm_tab(ptm_types: list[tuple[str, str]], site_cards=()) -> PtmTab:
@@ -338,6 +345,54 @@ ANSWERS = {
 }
 
 
+def place_chains(studio: Any, protein, chains: list) -> tuple[object, np.ndarray]:
+    """The protein map and each chain's place on it (raises BackboneUnavailable without a map)."""
+    points = studio.annotator.place([a for _, a in chains])
+    return studio.annotator.heads().map, points
+
+
+def map_outputs(studio: Any, loc: LocalizationTab, protein, chains: list) -> dict:
+    """The Localization tab's map: every reference protein by compartment, each chain placed."""
+    try:
+        protein_map, points = place_chains(studio, protein, chains)
+    except BackboneUnavailable as error:
+        return {loc.map_plot: None, loc.map_note: f"<p class='map-note'>{html.escape(str(error))}</p>"}
+    index = protein_map.index
+    placed = []
+    for (letter, a), (x, y), k in zip(chains, points, protein_map.nearest(points)):
+        name = protein.id if len(chains) == 1 else f"{protein.id} {letter}"
+        compartment = protein_map.classes[protein_map.labels[k]]
+        nearest = f"nearest on the map: {protein_map.entries[k]} ({compartment})"
+        similar = [index[s["entry"]] for s in a.similar if s["entry"] in index]
+        placed.append({"name": name, "x": float(x), "y": float(y), "similar": similar, "nearest": nearest})
+    similarity = protein_map.reference @ chains[0][1].map_vector
+    figure = map_figure(
+        protein_map.coordinates, protein_map.labels, protein_map.entries, protein_map.classes, placed,
+        similarity,
+        f"{protein.id} among {len(protein_map.coordinates):,} training proteins of known location",
+    )  # fmt: skip
+    return {loc.map_plot: figure, loc.map_note: map_note_html(placed, protein_map)}
+
+
+def map_note_html(placed: list[dict], protein_map) -> str:
+    metrics = protein_map.card.card.get("metrics", {}).get("heldout_nearest_has_own_compartment")
+    where = "; ".join(f"{p['name']}: {p['nearest']}" for p in placed)
+    trust = ""
+    if metrics:
+        trust = (
+            f" How far to read it: for {metrics['proteins']:,} held-out proteins, the nearest point on the "
+            "map "
+            f"had the protein's own compartment {metrics['on_the_map']:.0%} of the time (the nearest in the "
+            f"full embedding space: {metrics['in_the_embedding_space']:.0%}). t-SNE keeps neighbourhoods, "
+            "not distances between groups."
+        )
+    return (
+        "<p class='map-note'>Placed by openTSNE among the training proteins (coloured by their annotated "
+        "compartment; click a legend entry to hide a class, a point to open its UniProt entry). The five "
+        f"most similar are circled. {html.escape(where)}.{html.escape(trust)}</p>"
+    )
+
+
 def cleared_analysis(tabs: AnalysisTabs) -> dict:
     """Every analysis output emptied: nothing from an earlier protein may pass for this one's."""
     return {
@@ -450,6 +505,7 @@ def analysis_outputs(
         ],
         con.files: [path for letter, a in chains for path in write_contact_files(a.id, a.contacts, root)],
         **structure_views(studio, tabs, protein, chains, ptm_json["sites"], script_url, state, shown),
+        **map_outputs(studio, loc, protein, chains),
         **ptm_site_outputs(ptm, state, cards.sites, threshold, view_state),
     }
 
@@ -598,6 +654,12 @@ def make_analyze_handler(studio: Any, tabs: AnalysisTabs, script_url: str, downl
             except Exception:
                 log.exception("%s request failed", kind)
                 raise gr.Error(f"The {kind} prediction failed unexpectedly; the error was logged.") from None
+            if kind == "map":
+                try:
+                    protein_map, points = place_chains(studio, protein, chains)
+                except BackboneUnavailable as error:
+                    raise gr.Error(str(error), print_exception=False) from None
+                return map_json_for(protein.id, chains, points, protein_map)
             if kind == "ptm":
                 cards = studio.annotator.head_cards.sites
                 return ptm_json_for(protein.id, chains, {c.ptm_type: c.threshold for c in cards})

@@ -11,12 +11,13 @@ from typing import Any
 
 import gradio as gr
 
+from components.analysis.map_plot import map_figure
 from components.structure.tab import error_html
 from models.batch.inputs import decode_fasta, parse_tasks, read_records
-from models.batch.outputs import SUMMARY_COLUMNS, merge, zip_outputs
+from models.batch.outputs import SUMMARY_COLUMNS, merge, write_map, zip_outputs
 from models.batch.run import run
 from models.shared.errors import SequenceError
-from models.shared.tasks import ALL_TASKS, ANALYSIS_TASKS
+from models.shared.tasks import ALL_TASKS, ANALYSIS_TASKS, MAP
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,12 @@ TABLE_HEADERS = [
 COLUMN_WIDTHS = ["16%", "7%", "8%", "8%", "6%", "17%", "10%", "9%", "19%"]
 # How the status line counts records: the analysis tasks come from one backbone pass, so they
 # are counted together ("3 analysed, 0 folded").
-TASK_GROUPS = (("analysed", ANALYSIS_TASKS), ("folded", ("structure",)), ("with embeddings", ("embeddings",)))
+TASK_GROUPS = (
+    ("analysed", ANALYSIS_TASKS),
+    ("folded", ("structure",)),
+    ("with embeddings", ("embeddings",)),
+    ("on the map", (MAP,)),
+)
 
 
 @dataclass
@@ -51,10 +57,11 @@ class BatchTab:
     # records[i]; ids may repeat): {"id": str, "description": str (the header without '>'),
     # "sequence": str, chains joined by ':', or None where the record could not be read}.
     records: gr.State
+    map_plot: gr.Plot  # every record on the protein map (the "map" task)
 
     @property
     def outputs(self) -> list:
-        return [self.status, self.table, self.download, self.records]
+        return [self.status, self.table, self.download, self.records, self.map_plot]
 
     @property
     def progress_on(self) -> gr.Dataframe:
@@ -80,7 +87,7 @@ def build_batch_tab(max_records: int, max_folds: int) -> BatchTab:
             )
         with gr.Column(scale=2):
             tasks = gr.CheckboxGroup(
-                list(ALL_TASKS), value=list(ANALYSIS_TASKS), label="Predict", elem_id="batch-tasks"
+                list(ALL_TASKS), value=[*ANALYSIS_TASKS, MAP], label="Predict", elem_id="batch-tasks"
             )
             button = gr.Button("Run batch", variant="primary", elem_id="batch-button")
     status = gr.HTML("", label="Batch status", elem_id="batch-status")
@@ -98,7 +105,8 @@ def build_batch_tab(max_records: int, max_folds: int) -> BatchTab:
     download = gr.File(
         label="All results (ZIP: CSVs, structures, scores, contacts, embeddings)", elem_id="batch-zip"
     )
-    return BatchTab(upload, tasks, button, status, table, download, gr.State([]))
+    map_plot = gr.Plot(label="Protein map: the records among the training proteins", elem_id="batch-map-plot")
+    return BatchTab(upload, tasks, button, status, table, download, gr.State([]), map_plot)
 
 
 def _table_row(row: dict, notes: dict[str, int]) -> list:
@@ -176,7 +184,11 @@ def _record_state(records) -> list[dict]:
 
 def make_batch_handler(studio: Any, tab: BatchTab, max_records: int, max_folds: int):
     def refused(title: str, message: str) -> dict:
-        return {tab.status: error_html(title, message), tab.table: None, tab.download: None, tab.records: []}
+        return {
+            tab.status: error_html(title, message),
+            **{component: None for component in (tab.table, tab.download, tab.map_plot)},
+            tab.records: [],
+        }
 
     def run_batch(path: str | None, tasks: list[str] | None, progress=gr.Progress()) -> dict:  # noqa: B008 - Gradio's API
         """Predict every record of an uploaded multi-FASTA; returns status, table, ZIP and records."""
@@ -213,6 +225,7 @@ def make_batch_handler(studio: Any, tab: BatchTab, max_records: int, max_folds: 
         try:
             run(studio, records, chosen, out, progress=advance)  # per-record errors land in the rows
             rows = merge(out, records, chosen)
+            figure = batch_map(studio, out, records) if MAP in chosen else None
             archive = zip_outputs(out, work / "protein-studio-batch.zip")
         except Exception:
             log.exception("Batch failed")
@@ -224,6 +237,31 @@ def make_batch_handler(studio: Any, tab: BatchTab, max_records: int, max_folds: 
             tab.table: [_table_row(row, notes) for row in rows],
             tab.download: str(archive),
             tab.records: _record_state(records),
+            tab.map_plot: figure,
         }
 
     return run_batch
+
+
+def batch_map(studio, out: Path, records) -> object | None:
+    """map.csv (every chain of every record placed together) and its figure; None without a map."""
+    protein_map = studio.annotator.heads().map
+    if protein_map is None:
+        return None
+    rows = write_map(out, records, protein_map)
+    chains_of: dict[str, int] = {}
+    for row in rows:
+        chains_of[row["id"]] = chains_of.get(row["id"], 0) + 1
+    placed = [
+        {
+            "name": row["id"] if chains_of[row["id"]] == 1 else f"{row['id']} {row['chain']}",
+            "x": float(row["x"]), "y": float(row["y"]),
+            "nearest": f"nearest on the map: {row['nearest_entry']} ({row['nearest_localization']})",
+        }
+        for row in rows
+    ]  # fmt: skip
+    return map_figure(
+        protein_map.coordinates, protein_map.labels, protein_map.entries, protein_map.classes, placed,
+        title=f"{len(placed):,} chains among {len(protein_map.coordinates):,} training proteins of known "
+        "location",
+    )  # fmt: skip

@@ -9,7 +9,9 @@ Gradio 6 puts `launch(head=...)` into the page's `<head>`; this script runs ther
   [chain, first, last, role] ranges with the figure's `layout.meta.residues` and posts them to
   the viewer iframe as {type: "protein-studio:highlight", ranges};
 - on {type: "protein-studio:hover", chain, resi} from the viewer iframe, marks that residue: a
-  vertical line on the pLDDT plot and a cross on the PAE map (shapes named "ps-hover").
+  vertical line on the pLDDT plot and a cross on the PAE map (shapes named "ps-hover");
+- on a click on a reference protein of a protein map (`#map-plot`, `#batch-map-plot`), opens its
+  UniProt entry in a new tab (the URL pattern is the figure's `layout.meta.uniprot`).
 
 The viewer is an `<iframe srcdoc>`, whose document shares this page's origin: messages go to
 `window.location.origin` and are read only from the viewer iframe's window with that origin.
@@ -74,9 +76,24 @@ PAGE_SCRIPT = r"""
     });
     gd.on('plotly_deselect', function () { sendHighlight(gd, null); });
   }
+  // The protein maps: a click on a reference protein opens its UniProt entry (a new tab).
+  function linkMap(gd) {
+    if (gd.__psMapLinked || typeof gd.on !== 'function') return;
+    gd.__psMapLinked = true;
+    gd.on('plotly_click', function (ev) {
+      var p = ev && ev.points && ev.points[0];
+      var entry = p && p.customdata && p.customdata[0];
+      var url = gd.layout && gd.layout.meta && gd.layout.meta.uniprot;
+      if (!url || !entry || !/^[A-Z0-9]{6,10}$/.test(String(entry))) return;
+      window.open(url.replace('{}', entry), '_blank', 'noopener');
+    });
+  }
   function scan() {
     ['pae-plot'].forEach(function (id) {
       document.querySelectorAll('#' + id + ' .js-plotly-plot').forEach(linkPae);
+    });
+    ['map-plot', 'batch-map-plot'].forEach(function (id) {
+      document.querySelectorAll('#' + id + ' .js-plotly-plot').forEach(linkMap);
     });
   }
   function mark(gd, shapes) {

@@ -15,6 +15,7 @@ from models.analysis.backbone import DEFAULT_BACKBONE, Backbone
 from models.analysis.features import pooled_features
 from models.analysis.head_cards import HeadCard, HeadCards, read_head_cards, split_head_folders
 from models.analysis.heads import load_head
+from models.analysis.protein_map import MAP_CARD, ProteinMap, read_map
 from models.analysis.secondary_prediction import SecondaryPrediction
 from models.shared.disk_cache import DiskCache, fingerprint_path
 from models.shared.errors import BackboneUnavailable, SequenceError
@@ -23,7 +24,7 @@ from models.shared.memo import LockedLRU
 from models.shared.sequences import Protein
 from models.shared.settings import DEFAULT_MAX_ANALYZE_LENGTH, HEADS_DIR
 from models.shared.tasks import ANALYSIS_TASKS as TASKS
-from models.shared.tasks import EMBEDDINGS
+from models.shared.tasks import EMBEDDINGS, MAP
 
 MEMBRANE_WORD = "Membrane"
 SIMILAR_SHOWN = 5  # most similar training proteins listed with a localization
@@ -64,6 +65,9 @@ class Annotation:
     embedding: np.ndarray | None = None
     # Per-residue DSSP classes and RSA from the sequence; None without a secondary head (or not asked).
     secondary: SecondaryPrediction | None = None
+    # (dims,) unit vector in the localization head's reference projection: what the protein map
+    # places (None without a localization head).
+    map_vector: np.ndarray | None = None
 
     @property
     def membrane_probability(self) -> float:
@@ -125,6 +129,8 @@ class LoadedHeads:
     sites: tuple[LoadedHead, ...]  # one per PTM type, in the order of the cards
     localization: LoadedHead | None
     secondary: LoadedHead | None = None
+    map: ProteinMap | None = None  # the localization head's reference proteins in 2D
+    map_problem: str | None = None  # why there is no map, when the head has one that does not fit
 
 
 class Annotator:
@@ -177,7 +183,43 @@ class Annotator:
         sites = tuple(h for h in loaded if h.card.is_site)
         localization = next((h for h in loaded if h.card.kind == "localization"), None)
         secondary = next((h for h in loaded if h.card.kind == "secondary"), None)
-        return LoadedHeads(sites, localization, secondary)
+        protein_map, problem = self._load_map(localization)
+        return LoadedHeads(sites, localization, secondary, protein_map, problem)
+
+    @staticmethod
+    def _load_map(localization: LoadedHead | None) -> tuple[ProteinMap | None, str | None]:
+        if localization is None:
+            return None, "No localization head is loaded, so there is no protein map."
+        path = localization.card.path.parent / MAP_CARD
+        if not path.is_file():
+            return None, f"No protein map beside the localization head ({path}): python -m training map"
+        card = read_map(path)
+        if card.card.get("localization_weights_sha256") != localization.weights_sha256:
+            return None, (
+                f"The protein map {path} was fitted for another localization head; fit it again: "
+                "python -m training map"
+            )
+        module = localization.module
+        protein_map = ProteinMap(
+            card,
+            module.reference.float().numpy(),
+            module.reference_labels.numpy(),
+            localization.card.card.get("reference_entries") or [],
+            localization.card.card["config"]["classes"],
+        )
+        # openTSNE's neighbour index over the reference proteins takes seconds: built now, in the
+        # background, so the first map rarely waits for it.
+        threading.Thread(target=protein_map.embedding, daemon=True, name="protein-map").start()
+        return protein_map, None
+
+    def place(self, annotations: list[Annotation]) -> np.ndarray:
+        """(n, 2) map coordinates of annotations with a map vector (see ProteinMap.place)."""
+        heads = self.heads()
+        if heads.map is None:
+            raise BackboneUnavailable(heads.map_problem or "No protein map.")
+        if any(a.map_vector is None for a in annotations):
+            raise BackboneUnavailable("The localization head keeps no reference proteins to place among.")
+        return heads.map.place(np.stack([a.map_vector for a in annotations]))
 
     def ptm_types(self) -> list[tuple[str, str]]:
         """(PTM type, candidate residues) of every site head, from the cards (loads nothing)."""
@@ -224,13 +266,18 @@ class Annotator:
         attention. Tasks not asked for are left empty in the returned annotations. "embeddings"
         fills `embedding` (never from the result cache: a pass is cheaper than its megabytes)."""
         embedding = EMBEDDINGS in tasks
+        want_map = MAP in tasks
+        if want_map:  # the map places the localization head's vector
+            tasks = (*tasks, "localization")
         tasks = tuple(t for t in TASKS if t in tasks and (contacts or t != "contacts"))
         for protein in proteins:
             self.check(protein)
         found: dict[str, Annotation] = {}
         for p in proteins:
             remembered = self._cache.get(p.sequence)
-            if remembered is not None and (remembered.embedding is not None or not embedding):
+            if remembered is not None and (remembered.embedding is not None or not embedding) and (
+                remembered.map_vector is not None or not want_map
+            ):
                 found[p.sequence] = remembered
         unique = list(dict.fromkeys(p.sequence for p in proteins if p.sequence not in found))
         stored: dict[str, dict] = {}
@@ -238,7 +285,10 @@ class Annotator:
             models = self.task_models()
             for sequence in unique:
                 parts = {t: self.result_cache.get(models[t], t, sequence) for t in tasks}
-                if all(v is not None for v in parts.values()) and not embedding:
+                complete = all(v is not None for v in parts.values())
+                # Entries cached before the protein map lack its vector: computed again.
+                has_vector = not want_map or "map_vector" in (parts.get("localization") or {})
+                if complete and not embedding and has_vector:
                     try:
                         found[sequence] = self._from_cache(sequence, parts)
                         continue
@@ -281,6 +331,8 @@ class Annotator:
                 extra = {"types": types}
             elif task == "localization":
                 arrays = {"probabilities": np.array(list(annotation.localization.values()), np.float64)}
+                if annotation.map_vector is not None:
+                    arrays["map_vector"] = annotation.map_vector
                 extra = {"classes": list(annotation.localization), "similar": annotation.similar}
             elif task == "secondary":
                 ss = annotation.secondary
@@ -293,7 +345,7 @@ class Annotator:
             self.result_cache.put(models[task], task, seq, arrays, extra)
 
     def _from_cache(self, sequence: str, parts: dict) -> Annotation:
-        sites, localization, contacts, similar, secondary = [], {}, None, [], None
+        sites, localization, contacts, similar, secondary, vector = [], {}, None, [], None, None
         if parts.get("ptm") is not None:
             p = parts["ptm"]
             sites = [
@@ -304,6 +356,7 @@ class Annotator:
             p = parts["localization"]
             localization = {c: float(x) for c, x in zip(p["classes"], p["probabilities"])}
             similar = list(p.get("similar", []))
+            vector = p.get("map_vector")
         if parts.get("contacts") is not None:
             contacts = parts["contacts"]["contacts"]
         if parts.get("secondary") is not None and "rsa" in parts["secondary"]:
@@ -320,6 +373,7 @@ class Annotator:
             similar=similar,
             ptm_types=self.ptm_types(),
             secondary=secondary,
+            map_vector=vector,
         )
 
     def _apply_heads(
@@ -339,9 +393,9 @@ class Annotator:
                 (i, order, Site(i + 1, sequence[i], head.card.ptm_type, float(p)))
                 for i, p in zip(positions, probabilities)
             ]
-        localization, similar = {}, []
+        localization, similar, vector = {}, [], None
         if heads.localization is not None and "localization" in tasks:
-            localization, similar = self._localize(output, heads.localization)
+            localization, similar, vector = self._localize(output, heads.localization)
         secondary = None
         if heads.secondary is not None and "secondary" in tasks:
             secondary = SecondaryPrediction(*heads.secondary.module.predict(output.hidden))
@@ -357,20 +411,23 @@ class Annotator:
             ptm_types=self.ptm_types(),
             embedding=output.hidden[-1].copy() if embedding else None,  # a copy: not all layers kept
             secondary=secondary,
+            map_vector=vector,
         )
 
     @staticmethod
-    def _localize(output, head: LoadedHead) -> tuple[dict[str, float], list[dict]]:
+    def _localize(output, head: LoadedHead) -> tuple[dict[str, float], list[dict], np.ndarray | None]:
         entries = head.card.card.get("reference_entries") or []
+        pooled = pooled_features(output.hidden)
         probs, nearest = head.module.predict_with_similar(
-            pooled_features(output.hidden), output.hidden[-1], SIMILAR_SHOWN if entries else 0
+            pooled, output.hidden[-1], SIMILAR_SHOWN if entries else 0
         )
+        vector = head.module.map_vector(pooled)
         classes = head.card.card["config"]["classes"]
         similar = [
             {"entry": entries[i], "localization": classes[c], "similarity": round(x, 4)}
             for i, c, x in nearest
         ]
-        return {c: float(p) for c, p in zip(classes, probs)}, similar
+        return {c: float(p) for c, p in zip(classes, probs)}, similar, vector
 
     def cards(self) -> dict[str, dict]:
         """Every installed head's model card by head name (reads no weights)."""

@@ -36,6 +36,32 @@ def secondary_json_for(protein_id: str, chains: list[tuple[str, object]]) -> dic
     return answer
 
 
+def map_json_for(protein_id: str, chains: list[tuple[str, object]], points, protein_map) -> dict:
+    """/map's answer: each chain's place on the protein map, its five most similar training
+    proteins (embedding space) with their places, and the reference protein nearest it on the map."""
+    index = protein_map.index
+    out = []
+    for (letter, a), (x, y), k in zip(chains, points, protein_map.nearest(points)):
+        nearest = [
+            {**s, "x": round(float(protein_map.coordinates[index[s["entry"]], 0]), 3),
+             "y": round(float(protein_map.coordinates[index[s["entry"]], 1]), 3)}
+            for s in a.similar if s["entry"] in index
+        ]  # fmt: skip
+        out.append(
+            {
+                "chain": letter,
+                "x": round(float(x), 3),
+                "y": round(float(y), 3),
+                "nearest": nearest,
+                "nearest_on_map": {
+                    "entry": protein_map.entries[k] if protein_map.entries else "",
+                    "localization": protein_map.classes[protein_map.labels[k]],
+                },
+            }
+        )
+    return {"id": protein_id, "chains": out}
+
+
 def contacts_json_for(protein_id: str, chains: list[tuple[str, object]]) -> dict:
     """/contacts' answer: a monomer's map; a complex's map of each chain (no inter-chain pairs:
     each chain is embedded on its own)."""

@@ -246,6 +246,14 @@ class LocalizationHead(nn.Module):
             x = torch.cat([x, self.attention_pool(residues, mask)], dim=-1)
         return self.classifier(x)
 
+    def map_vector(self, pooled: np.ndarray) -> np.ndarray | None:
+        """One protein's unit vector in the reference projection (what the protein map places);
+        None without a reference set."""
+        if not self.config.get("reference"):
+            return None
+        with torch.inference_mode():
+            return self.embed(torch.from_numpy(pooled)[None])[0].numpy()
+
     def predict(self, pooled: np.ndarray, last_layer: np.ndarray) -> np.ndarray:
         """Class probabilities for one protein."""
         return self.predict_with_similar(pooled, last_layer, 0)[0]

@@ -161,6 +161,9 @@ def write_record(out: Path, record: Record, tasks, results: dict, failures: dict
             if "contacts" in tasks and annotation.contacts is not None:
                 contacts = npy_bytes(annotation.contacts.astype(np.float16))
                 write_atomic(chain_path(out, "contacts", record, letter, complex_), contacts)
+            if "map" in tasks and annotation.map_vector is not None:
+                # Exact float32 values; placed on the map all together by `write_map`.
+                chain["map_vector"] = annotation.map_vector.tolist()
             if "embeddings" in tasks and annotation.embedding is not None:
                 path = chain_path(out, "embeddings", record, letter, complex_)
                 write_atomic(path, npy_bytes(annotation.embedding.astype(PER_RESIDUE_DTYPE)))
@@ -269,6 +272,39 @@ def merge(
             for i, c in embedded
         ]
         _write_csv(out / "embeddings_ids.csv", EMBEDDING_ID_COLUMNS, ids)
+    return rows
+
+
+MAP_COLUMNS = ("id", "chain", "x", "y", "nearest_entry", "nearest_localization")
+
+
+def write_map(out: Path, records: list[Record], protein_map) -> list[dict]:
+    """map.csv: every chain of every record with a map vector, in input order, placed on the
+    protein map in one call (so the file does not depend on how records were split between
+    processes), with the reference protein nearest it on the map. Returns the rows."""
+    out = Path(out)
+    placed: list[tuple[str, str, list[float]]] = []
+    for record in records:
+        try:
+            saved = json.loads(_record_path(out, record).read_text())
+        except (OSError, ValueError):
+            continue
+        chains = [c for c in saved.get("chains") or [] if "map_vector" in c]
+        placed += [(record.id, c["chain"], c["map_vector"]) for c in chains]
+    rows = []
+    if placed:
+        points = protein_map.place(np.array([v for *_, v in placed], np.float32))
+        nearest = protein_map.nearest(points)
+        classes = protein_map.classes
+        for (record_id, chain, _), (x, y), k in zip(placed, points, nearest):
+            rows.append(
+                {
+                    "id": record_id, "chain": chain, "x": f"{x:.3f}", "y": f"{y:.3f}",
+                    "nearest_entry": protein_map.entries[k] if protein_map.entries else "",
+                    "nearest_localization": classes[protein_map.labels[k]],
+                }
+            )  # fmt: skip
+    _write_csv(out / "map.csv", MAP_COLUMNS, rows)
     return rows
 
 

@@ -419,10 +419,10 @@ def test_batch_endpoint_through_gradio_client(client, tmp_path):
 
     fasta = tmp_path / "three.fasta"
     fasta.write_text(f">sp|P0CG48|UBC_HUMAN\n{UBIQUITIN}\n>bad\nMK@V\n>insulin\n{INSULIN_A}:{INSULIN_B}\n")
-    status, table, archive = client.predict(
-        handle_file(str(fasta)), ["ptm", "localization"], api_name="/batch"
+    status, table, archive, map_plot = client.predict(
+        handle_file(str(fasta)), ["ptm", "localization", "map"], api_name="/batch"
     )
-    assert "3 records: 2 analysed." in status and "1 could not be read" in status
+    assert "3 records: 2 analysed, 2 on the map." in status and "1 could not be read" in status
     assert table["headers"][:1] == ["id"] and "top localization (%)" in table["headers"]
     percent = table["headers"].index("top localization (%)")
     ubq, bad, insulin = table["data"]
@@ -437,6 +437,14 @@ def test_batch_endpoint_through_gradio_client(client, tmp_path):
         sites = list(csv.DictReader(io.StringIO(zipped.read("ptm_sites.csv").decode())))
     ubq_name = safe_file_name("sp|P0CG48|UBC_HUMAN")
     assert {"summary.csv", "localization.csv", "ptm_sites.csv", f"records/{ubq_name}.json"} <= names
+    # Every chain on the protein map, in input order, beside its figure.
+    with zipfile.ZipFile(archive) as zipped:
+        placed = list(csv.DictReader(io.StringIO(zipped.read("map.csv").decode())))
+    expected = [("sp|P0CG48|UBC_HUMAN", "A"), ("insulin", "A"), ("insulin", "B")]
+    assert [(r["id"], r["chain"]) for r in placed] == expected
+    figure = json.loads(map_plot["plot"])
+    stars = next(t for t in figure["data"] if t.get("name") == "your proteins")
+    assert stars["x"] == [float(r["x"]) for r in placed] and len(stars["text"]) == 3
     assert not [n for n in names if set(n) & set('|<>:"\\?*')]  # every entry is a safe file name
     assert "sp|P0CG48|UBC_HUMAN" in summary  # the CSVs keep the id as given
     sumo = [s for s in sites if s["type"] == "SUMOylation"]  # insulin's lysine is on chain B
