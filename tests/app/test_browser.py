@@ -541,3 +541,43 @@ def test_secondary_tracks_sit_under_the_ptm_plot_and_meet_the_folds_dssp(page):
     ss_box = page.locator("#secondary-plot").bounding_box()
     assert ptm_box["y"] + ptm_box["height"] <= ss_box["y"] + 1
     _screenshot(page, "secondary-tracks")
+
+
+def _map_traces(page, selector: str) -> list:
+    plot = _visible_plot(selector)
+    page.wait_for_function(f"({plot}) && ({plot}).data.some(t => (t.name || '').startsWith('your protein'))")
+    return page.evaluate(f"({plot}).data.map(t => [t.name, t.x.length, t.visible === 'legendonly'])")
+
+
+def test_the_protein_map_shows_ubiquitin_among_the_training_proteins(page):
+    page.locator("#sequence-input textarea").fill(">ubiquitin\n" + UBIQUITIN)
+    page.locator("#predict-button").click()
+    page.get_by_role("tab", name="Localization").click()
+    page.locator("#map-plot .main-svg").first.wait_for(state="visible", timeout=90_000)
+    traces = _map_traces(page, "#map-plot")
+    names = [name for name, *_ in traces]
+    assert names[-2:] == ["5 most similar", "your protein"] and len(names) == 15  # 13 compartments
+    assert "nearest on the map:" in page.locator("#map-note").inner_text()
+    # A legend click hides a compartment (Plotly's own legend).
+    page.locator("#map-plot .legend .traces").first.click()
+    page.wait_for_function(f"({_visible_plot('#map-plot')}).data[0].visible === 'legendonly'")
+    page.locator("#map-plot").scroll_into_view_if_needed()
+    _screenshot(page, "map-ubiquitin")
+
+
+def test_the_protein_map_shows_a_20_record_batch(page, tmp_path):
+    from scldata import loader
+
+    eval_set = loader.load("eval")
+    short = eval_set[eval_set.seq.str.len() <= 300].sort_index().iloc[:20]
+    fasta = tmp_path / "twenty.fasta"
+    fasta.write_text("".join(f">{entry}\n{seq}\n" for entry, seq in zip(short.index, short.seq)))
+    page.get_by_role("tab", name="Batch").click()
+    page.locator("#batch-upload input[type=file]").set_input_files(str(fasta))
+    page.locator("#batch-button").click()
+    done = page.locator("#batch-status").get_by_text("20 records: 20 analysed, 20 on the map")
+    done.wait_for(timeout=180_000)
+    traces = _map_traces(page, "#batch-map-plot")
+    assert traces[-1][:2] == ["your proteins", 20]
+    page.locator("#batch-map-plot").scroll_into_view_if_needed()
+    _screenshot(page, "map-batch-20")
