@@ -357,6 +357,10 @@ def map_outputs(studio: Any, loc: LocalizationTab, protein, chains: list) -> dic
         protein_map, points = place_chains(studio, protein, chains)
     except BackboneUnavailable as error:
         return {loc.map_plot: None, loc.map_note: f"<p class='map-note'>{html.escape(str(error))}</p>"}
+    except Exception:  # the map is an add-on: the rest of the analysis stands without it
+        log.exception("Placing on the protein map failed")
+        failed = "<p class='map-note'>The map failed; the error was logged.</p>"
+        return {loc.map_plot: None, loc.map_note: failed}
     index = protein_map.index
     placed = []
     for (letter, a), (x, y), k in zip(chains, points, protein_map.nearest(points)):

@@ -64,6 +64,7 @@ class ProteinMap:
         self.classes = classes  # the localization head's class names, indexed by `labels`
         self._embedding = None
         self._lock = threading.Lock()
+        self._placing = threading.Lock()
 
     @property
     def coordinates(self) -> np.ndarray:
@@ -99,7 +100,9 @@ class ProteinMap:
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
         if not len(vectors):
             return np.zeros((0, 2), np.float32)
-        placed = self.embedding().transform(vectors, **self.card.transform)
+        embedding = self.embedding()
+        with self._placing:  # one placement at a time: openTSNE's objects are not documented thread-safe
+            placed = embedding.transform(vectors, **self.card.transform)
         return np.asarray(placed, dtype=np.float32)
 
     def nearest(self, points: np.ndarray) -> np.ndarray:
