@@ -153,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
         "proteins' nearest point on the map against the nearest in the embedding space).",
     )
     protein_map.add_argument("--out", type=Path, default=HEADS_DIR, help="the localization head's folder")
-    protein_map.add_argument("--cache", type=Path, default=None, help="embedding cache directory")
+    protein_map.add_argument(
+        "--heldout", type=_positive, default=500, help="SCL2205 held-out proteins to measure placing on"
+    )
     protein_map.add_argument("--seed", type=int, default=0, help="openTSNE's random state")
     return parser
 

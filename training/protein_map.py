@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import platform
@@ -22,12 +21,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from models.analysis.backbone import Backbone
 from models.analysis.heads import load_head
 from models.analysis.protein_map import MAP_CARD, ProteinMap, read_map
-from models.shared.files import cache_root, sha256_file
+from models.shared.files import sha256_file
 
 log = logging.getLogger("training")
 MAP_FILE = "localization_map.npz"
@@ -54,18 +51,27 @@ def nearest_neighbour_distances(points: np.ndarray) -> np.ndarray:
     return distances[:, 1]
 
 
-def heldout_vectors(head, backbone: Backbone, cache: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Unit vectors of the SCL2205 held-out proteins in the head's projection, and their labels."""
-    from training.data import scl_classes
-    from training.embed_cache import cache_scl
+def heldout_vectors(card_path: Path, spec: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Map vectors of `n` SCL2205 held-out proteins drawn at random (seeded; those of at most one
+    backbone window, 1,022 residues), through the app's path (`Annotator`, the shipped head), with
+    their labels; and how many held-out proteins there were to draw from."""
+    from models.analysis.annotation import Annotator
+    from models.shared.sequences import Protein
+    from training.data import scl_classes, scl_split
 
-    path = cache_scl(backbone, "heldout", cache)
-    pooled = np.load(path / "pooled.npy")
+    heldout = scl_split("heldout")
+    pool = heldout[heldout.seq.str.len() <= 1022].sort_index()
+    rows = np.random.default_rng(seed).choice(len(pool), min(n, len(pool)), replace=False)
+    drawn = pool.iloc[np.sort(rows)]
+    annotator = Annotator(spec, heads_dir=card_path.parent, max_length=10**7)
+    vectors = []
+    for start in range(0, len(drawn), 64):
+        part = drawn.iloc[start : start + 64]
+        records = [Protein(e, (s,)) for e, s in zip(part.index, part.seq)]
+        vectors += [a.map_vector for a in annotator.annotate_many(records, contacts=False, tasks=("map",))]
+        log.info("held-out proteins through the app's path: %d of %d", start + len(part), len(drawn))
     classes = scl_classes()
-    labels = np.array([classes.index(x) for x in json.loads((path / "labels.json").read_text())])
-    with torch.inference_mode():
-        vectors = head.embed(torch.from_numpy(pooled)).numpy()
-    return vectors, labels
+    return np.stack(vectors), np.array([classes.index(c) for c in drawn.scl]), len(pool)
 
 
 def run(args, argv: list[str]) -> Path:
@@ -88,8 +94,8 @@ def run(args, argv: list[str]) -> Path:
         "reference_dims": reference.shape[1],
         "localization_weights_sha256": sha256_file(Path(args.out) / card["weights"]),
         "affinity": AFFINITY,
-        "fit": "openTSNE.TSNE defaults otherwise: PCA initialisation, 250 iterations at exaggeration 12, "
-        "then 500 at 1",
+        "fit": "openTSNE.TSNE defaults otherwise: PCA initialisation, 250 iterations of early exaggeration "
+        "('auto'), then 500",
         "transform": TRANSFORM,
         "seed": args.seed,
         "openTSNE": _version("openTSNE"),
@@ -110,10 +116,7 @@ def run(args, argv: list[str]) -> Path:
     stages["placing_training_proteins"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    backbone = Backbone(card["backbone"]["id"])
-    fingerprint = backbone.weights_sha256 or hashlib.sha1(card["backbone"]["id"].encode()).hexdigest()
-    cache = args.cache or cache_root() / "training" / fingerprint[:16]
-    vectors, truth = heldout_vectors(head, backbone, cache)
+    vectors, truth, pool = heldout_vectors(card_path, card["backbone"]["id"], args.heldout, args.seed)
     stages["embedding_heldout"] = time.perf_counter() - mark
     mark = time.perf_counter()
     on_map = protein_map.place(vectors)
@@ -129,6 +132,7 @@ def run(args, argv: list[str]) -> Path:
         },
         "heldout_nearest_has_own_compartment": {
             "proteins": len(truth),
+            "drawn_from": f"{pool:,} SCL2205 held-out proteins of at most 1,022 residues (seed {args.seed})",
             "on_the_map": round(float(np.mean(map_nearest == truth)), 4),
             "in_the_embedding_space": round(float(np.mean(full_nearest == truth)), 4),
             "placing_seconds": round(stages["placing_heldout"], 2),

@@ -294,6 +294,8 @@ class Annotator:
                         continue
                     except (KeyError, IndexError, TypeError):  # an older layout: recompute, replace
                         parts = {}
+                if not has_vector:
+                    parts["localization"] = None  # stored again, with its map vector
                 stored[sequence] = parts
             unique = [s for s in unique if s not in found]
         if unique:

@@ -488,3 +488,20 @@ def test_batch_run_shows_one_progress_bar_on_the_table():
     [event] = [d for d in config["dependencies"] if d.get("api_name") == "batch"]
     [component] = [c for c in config["components"] if c["id"] in event["show_progress_on"]]
     assert component["props"]["elem_id"] == "batch-table"
+
+
+def test_cli_map_places_every_chain_as_the_app_does(client, tmp_path):
+    """--tasks map: map.csv with every chain in input order, each where /map puts it alone (all
+    records are placed together; openTSNE optimises each against the reference points only)."""
+    fasta = tmp_path / "map.fasta"
+    fasta.write_text(f">ubq\n{UBIQUITIN}\n>bad\nMK@V\n>insulin\n{INSULIN_A}:{INSULIN_B}\n")
+    result = _predict([fasta, "--out", tmp_path / "o", "--tasks", "map", "--no-cache", "--quiet"])
+    assert result.returncode == 1, result.stderr[-2000:]  # the bad record
+    assert re.search(r"map: 3 chains placed in [\d.]+ s", result.stderr)
+    rows = _csv(tmp_path / "o" / "map.csv")
+    assert list(rows[0]) == ["id", "chain", "x", "y", "nearest_entry", "nearest_localization"]
+    assert [(r["id"], r["chain"]) for r in rows] == [("ubq", "A"), ("insulin", "A"), ("insulin", "B")]
+    app = client.predict(f">ubq\n{UBIQUITIN}", api_name="/map")["chains"][0]
+    assert (float(rows[0]["x"]), float(rows[0]["y"])) == pytest.approx((app["x"], app["y"]), abs=0.05)
+    assert rows[0]["nearest_entry"] == app["nearest_on_map"]["entry"]
+    assert not (tmp_path / "o" / "localization.csv").exists()  # only what was asked for

@@ -147,6 +147,26 @@ def test_annotations_come_from_disk_per_task(real_backbone, tmp_path):
         real_backbone.run = original
 
 
+def test_secondary_structure_and_the_map_vector_come_from_disk(real_backbone, tmp_path):
+    protein = Protein("ubq", (UBIQUITIN,))
+    first = Studio(StudioConfig(result_cache=str(tmp_path)))
+    first.annotator.backbone = real_backbone
+    fresh = first.annotate_many([protein], tasks=("localization", "secondary", "map"))[0]
+    other = Studio(StudioConfig(result_cache=str(tmp_path)))
+    other.annotator.backbone = real_backbone
+    calls = []
+    original = real_backbone.run
+    real_backbone.run = lambda seqs, contacts=True: calls.append(contacts) or original(seqs, contacts)
+    try:
+        cached = other.annotate_many([protein], tasks=("localization", "secondary", "map"))[0]
+        assert calls == []  # answered from disk
+        np.testing.assert_array_equal(cached.map_vector, fresh.map_vector)
+        np.testing.assert_array_equal(cached.secondary.probabilities, fresh.secondary.probabilities)
+        assert cached.secondary.ss3 == fresh.secondary.ss3
+    finally:
+        real_backbone.run = original
+
+
 def test_in_memory_memo_drops_the_least_recently_used():
     from models.shared.memo import LockedLRU
 
