@@ -97,6 +97,7 @@ def run(args, argv: list[str]) -> Path:
         "fit": "openTSNE.TSNE defaults otherwise: PCA initialisation, 250 iterations of early exaggeration "
         "('auto'), then 500",
         "transform": TRANSFORM,
+        "negative_gradient_method": "fft",
         "seed": args.seed,
         "openTSNE": _version("openTSNE"),
         "training_command": shlex.join(["python", "-m", "training", *argv]),

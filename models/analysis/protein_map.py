@@ -20,6 +20,16 @@ import numpy as np
 MAP_CARD = "localization_map.json"
 
 
+def single_threaded_blas():
+    """NumPy's OpenBLAS on one thread while the map computes: the index is built in a background
+    thread while torch runs its OpenMP loops, and OpenBLAS's own thread pool meeting them printed
+    "Detect OpenMP Loop and this application may hang" thousands of times. One thread costs little
+    here (the index is 15,183 x 256)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 class MapMismatch(ValueError):
     """The map was fitted on another localization head's reference proteins."""
 
@@ -81,15 +91,20 @@ class ProteinMap:
         """openTSNE's TSNEEmbedding of the stored coordinates with affinities over the reference
         vectors (built once; `transform` needs both)."""
         if self._embedding is None:
-            with self._lock:
+            with self._lock, single_threaded_blas():
                 if self._embedding is None:
                     from openTSNE import TSNEEmbedding
                     from openTSNE.affinity import PerplexityBasedNN
 
                     affinity = PerplexityBasedNN(self.reference, **self.card.affinity, n_jobs=1)
+                    # FFT for the repulsion from the reference points, whatever the number placed:
+                    # openTSNE's automatic choice for few points (Barnes-Hut) rebuilds a tree of all
+                    # 15,183 reference points at each of 250 iterations, 4.4 s for one protein,
+                    # against 0.06 s (scripts/bench_map.py).
                     self._embedding = TSNEEmbedding(
                         self.coordinates.astype(np.float64), affinity,
                         random_state=self.card.card["seed"], n_jobs=1,
+                        negative_gradient_method=self.card.card.get("negative_gradient_method", "fft"),
                     )  # fmt: skip
         return self._embedding
 
@@ -101,9 +116,14 @@ class ProteinMap:
         if not len(vectors):
             return np.zeros((0, 2), np.float32)
         embedding = self.embedding()
-        with self._placing:  # one placement at a time: openTSNE's objects are not documented thread-safe
-            placed = embedding.transform(vectors, **self.card.transform)
-        return np.asarray(placed, dtype=np.float32)
+        # One placement at a time: openTSNE's transform changes its embedding.
+        with self._placing, single_threaded_blas():
+            placed = np.asarray(embedding.transform(vectors, **self.card.transform), dtype=np.float64)
+            # openTSNE centres the reference embedding on its bounding box, in place, before its
+            # first FFT placement; the map is drawn in the stored frame, so placed points are moved
+            # back by the same translation.
+            shift = self.coordinates[0].astype(np.float64) - np.asarray(embedding)[0]
+        return (placed + shift).astype(np.float32)
 
     def nearest(self, points: np.ndarray) -> np.ndarray:
         """Index of the reference point nearest each placed point, on the map (2D)."""
