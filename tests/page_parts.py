@@ -76,3 +76,15 @@ def batch_handler(studio, max_records: int, max_folds: int, tabs: Tabs | None = 
     tabs = tabs or build_tabs()
     handler = make_batch_handler(studio, tabs.batch, max_records, max_folds)
     return positional(handler, [tabs.batch.status, tabs.batch.table, tabs.batch.download])
+
+
+def plotly_values(values) -> list:
+    """A trace's x or y as sent to the page: Plotly sends NumPy arrays as typed arrays
+    ({"dtype", "bdata": base64}), Python lists as lists."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)

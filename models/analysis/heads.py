@@ -399,6 +399,8 @@ def compact_heads(directory: Path, reference_dims: int | None = None) -> list[Pa
     reference set cut to its first `reference_dims` principal components if given."""
     written = []
     for card_path in sorted(Path(directory).glob("*.json")):
+        if "kind" not in json.loads(card_path.read_text()):
+            continue  # not a head's card (the protein map's lies beside the localization head)
         head, card = load_head(card_path)
         storage = dict(card.get("storage") or {"converted_from": "float32 safetensors"})
         if reference_dims and isinstance(head, LocalizationHead) and head.config.get("reference"):

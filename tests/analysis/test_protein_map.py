@@ -12,6 +12,7 @@ from gradio_client.exceptions import AppError
 from models.analysis.protein_map import MAP_CARD, MapCard, ProteinMap, read_map
 from models.shared.settings import HEADS_DIR
 from tests.conftest import INSULIN_A, INSULIN_B, UBIQUITIN
+from tests.page_parts import plotly_values
 
 LOCALIZATION = json.loads((HEADS_DIR / "localization.json").read_text())
 MAP = read_map(HEADS_DIR / MAP_CARD)
@@ -77,7 +78,9 @@ def test_analyze_draws_the_map_with_every_compartment(client):
     names = [t.get("name") for t in figure["data"]]
     assert set(LOCALIZATION["config"]["classes"]) <= set(names)  # one legend entry per compartment
     assert "your protein" in names and "5 most similar" in names
-    assert sum(len(t["x"]) for t in figure["data"] if t["type"] == "scattergl") == len(MAP.coordinates)
+    # Plotly sends NumPy arrays as typed arrays ({"dtype", "bdata"}): every reference point once.
+    drawn = sum(len(plotly_values(t["x"])) for t in figure["data"] if t["type"] == "scattergl")
+    assert drawn == len(MAP.coordinates)
     metrics = MAP.card["metrics"]["heldout_nearest_has_own_compartment"]
     assert f"own compartment {metrics['on_the_map']:.0%} of the time" in note
     assert "nearest on the map:" in note

@@ -14,6 +14,7 @@ from models.analysis.secondary_prediction import EIGHT, THREE_OF
 from models.shared.settings import HEADS_DIR
 from models.structure.reading import read_structure
 from tests.conftest import FIXTURES, INSULIN_A, INSULIN_B, UBIQUITIN
+from tests.page_parts import plotly_values
 from tests.structure.test_secondary import mkdssp, needs_mkdssp
 
 CARD = json.loads((HEADS_DIR / "secondary_structure.json").read_text())
@@ -64,12 +65,13 @@ def test_bad_input_is_named(client):
 
 def test_analyze_draws_the_tracks_and_says_how_far_to_trust_them(client):
     out = client.predict(f">ubq\n{UBIQUITIN}", 0.5, api_name="/analyze")
-    plot, note = out[-2], out[-1]
+    plot, note = out[-4], out[-3]  # then the map's plot and note
     figure = json.loads(plot["plot"])
     names = {t.get("name") for t in figure["data"]}
     assert {"helix", "strand", "coil", "RSA predicted"} <= names
     bars = [t for t in figure["data"] if t["type"] == "bar"]
-    assert sum(len(t["x"]) for t in bars) == len(UBIQUITIN)  # one predicted row, every residue once
+    drawn = sorted(x for t in bars for x in plotly_values(t["x"]))
+    assert drawn == list(range(1, len(UBIQUITIN) + 1))  # one predicted row, every residue once
     test = CARD["metrics"]["final"]["Test"]
     assert f"three-state accuracy is {test['q3']:.0%}" in note
     assert "Fold the protein (Predict) or open its structure file" in note  # nothing folded yet

@@ -441,7 +441,7 @@ def _site_cards() -> list[dict]:
     from models.shared.settings import HEADS_DIR
 
     cards = [json.loads(p.read_text()) for p in sorted(HEADS_DIR.glob("*.json"))]
-    return [c for c in cards if c["kind"] == "site_ensemble"]
+    return [c for c in cards if c.get("kind") == "site_ensemble"]  # the map's card has no kind
 
 
 def test_ptm_types_are_chosen_and_each_starts_at_its_calibrated_threshold(page):

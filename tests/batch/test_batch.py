@@ -365,7 +365,7 @@ def test_cli_results_answer_the_app_from_the_shared_cache(real_backbone, tmp_pat
     fasta.write_text(f">ubq\n{UBIQUITIN}\n")
     cache = tmp_path / "cache"
     result = _predict(
-        [fasta, "--out", tmp_path / "o", "--tasks", "ptm,localization,contacts"],
+        [fasta, "--out", tmp_path / "o", "--tasks", "ptm,localization,secondary,contacts"],
         env={"PROTEIN_STUDIO_RESULTS": str(cache)},
     )
     assert result.returncode == 0, result.stderr
