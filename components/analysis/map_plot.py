@@ -10,10 +10,11 @@ import html
 import numpy as np
 import plotly.graph_objects as go
 
-# 13 distinguishable colours (Plotly's Dark24 without its near-black and greys), in class order.
+# 13 colours told apart at a glance (Matplotlib's tab10 and three of tab20's light shades), in
+# SCL2205's class order; near neighbours in hue go to classes that rarely sit together.
 CLASS_COLOURS = (
-    "#2E91E5", "#E15F99", "#1CA71C", "#FB0D0D", "#DA16FF", "#B68100", "#750D86", "#EB663B",
-    "#511CFB", "#00A08B", "#FB00D1", "#6C7C32", "#862A16",
+    "#1f77b4", "#98df8a", "#2ca02c", "#d62728", "#9467bd", "#bcbd22", "#ff7f0e", "#e377c2",
+    "#8c564b", "#17becf", "#7f7f7f", "#aec7e8", "#ffbb78",
 )  # fmt: skip
 UNIPROT = "https://www.uniprot.org/uniprotkb/{}/entry"
 MARKER = {"size": 4, "opacity": 0.55}
@@ -68,16 +69,20 @@ def map_figure(
                 mode="markers+text" if few else "markers",
                 name="your protein" if len(placed) == 1 else "your proteins",
                 text=[p["name"] for p in placed], textposition="top center",
-                marker={"size": 16 if few else 9, "symbol": "star", "color": "#111",
-                        "line": {"width": 1, "color": "#fff"}},
+                marker={"size": 20 if few else 14, "symbol": "star", "color": "#111",
+                        "line": {"width": 1.5, "color": "#fff"}},
                 customdata=[[p["name"], p.get("nearest", "")] for p in placed],
                 hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
             )
         )  # fmt: skip
     fig.update_layout(
-        title={"text": html.escape(title), "font": {"size": 14}}, height=560,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"itemsizing": "constant", "font": {"size": 11}},
-        xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"}, plot_bgcolor="#fff",
+        title={"text": html.escape(title), "font": {"size": 14}}, height=680,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        # Under the map, not beside it: 13 long class names beside it took half the width.
+        legend={"itemsizing": "constant", "font": {"size": 11}, "orientation": "h", "y": -0.02,
+                "yanchor": "top"},
+        # No fixed aspect: t-SNE axes carry no units, and the map then fills the tab's width.
+        xaxis={"visible": False}, yaxis={"visible": False}, plot_bgcolor="#fff",
         meta={"uniprot": UNIPROT},
     )  # fmt: skip
     return fig
