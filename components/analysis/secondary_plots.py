@@ -72,10 +72,13 @@ def secondary_figure(
                 row=1, col=1,
             )  # fmt: skip
             in_legend.add(c)
+    # Short row names (the hover and legend say whose DSSP): the left margin matches the PTM
+    # plot's above, so residue n sits under residue n.
     fig.update_yaxes(
-        tickvals=[k + 0.5 for k in range(len(rows))], ticktext=[r[0] for r in rows], range=[0, len(rows)],
-        row=1, col=1,
+        tickvals=[k + 0.5 for k in range(len(rows))], ticktext=["predicted", "DSSP"][: len(rows)],
+        range=[0, len(rows)], tickfont={"size": 10}, row=1, col=1,
     )  # fmt: skip
+    fig.update_xaxes(range=[0, len(labels) + 1])
     fig.add_trace(
         go.Scatter(
             x=x, y=rsa, mode="lines", name="RSA predicted", line={"color": "#2ca02c"},
@@ -97,7 +100,7 @@ def secondary_figure(
     fig.update_yaxes(title_text="RSA", range=[0, 1.05], row=2, col=1)
     fig.update_xaxes(title_text="residue", row=2, col=1)
     fig.update_layout(
-        barmode="overlay", height=300 + 40 * len(rows), margin={"l": 110, "r": 20, "t": 30, "b": 40},
+        barmode="overlay", height=300 + 40 * len(rows), margin={"l": 50, "r": 20, "t": 30, "b": 40},
         legend={"orientation": "h", "y": 1.12}, bargap=0,
         title={"text": "Secondary structure and accessibility from the sequence", "font": {"size": 14}},
     )  # fmt: skip
