@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     except HeadCardError as error:
         raise SystemExit(f"Protein Studio cannot start: {error}") from None
+    studio.annotator.warm_map = True  # a long-lived server: the map's index is built ahead
     # Biotite reads its atom-radius table on first use (1-3 s); pay it at start, not on /inspect.
     threading.Thread(target=load_radius_table, daemon=True).start()
     page = build_page(studio, threedmol.script_url(local_js), args.max_batch_records, args.max_batch_folds)

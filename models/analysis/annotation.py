@@ -155,6 +155,7 @@ class Annotator:
         self._task_models: dict[str, str] | None = None
         self._lock = threading.Lock()
         self._cache: LockedLRU = LockedLRU(cache_entries)
+        self.warm_map = False  # build the protein map's index in the background when heads load
 
     def heads(self) -> LoadedHeads:
         if self._heads is None:
@@ -186,8 +187,7 @@ class Annotator:
         protein_map, problem = self._load_map(localization)
         return LoadedHeads(sites, localization, secondary, protein_map, problem)
 
-    @staticmethod
-    def _load_map(localization: LoadedHead | None) -> tuple[ProteinMap | None, str | None]:
+    def _load_map(self, localization: LoadedHead | None) -> tuple[ProteinMap | None, str | None]:
         if localization is None:
             return None, "No localization head is loaded, so there is no protein map."
         path = localization.card.path.parent / MAP_CARD
@@ -207,9 +207,12 @@ class Annotator:
             localization.card.card.get("reference_entries") or [],
             localization.card.card["config"]["classes"],
         )
-        # openTSNE's neighbour index over the reference proteins takes seconds: built now, in the
-        # background, so the first map rarely waits for it.
-        threading.Thread(target=protein_map.embedding, daemon=True, name="protein-map").start()
+        # openTSNE's neighbour index over the reference proteins takes seconds. The app builds it
+        # in the background as soon as the heads load (`warm_map`), so its first map rarely waits;
+        # a short-lived process (predict.py) does not: a daemon thread still inside scikit-learn
+        # when the interpreter exits crashed it (exit status -11).
+        if self.warm_map:
+            threading.Thread(target=protein_map.embedding, daemon=True, name="protein-map").start()
         return protein_map, None
 
     def place(self, annotations: list[Annotation]) -> np.ndarray:
