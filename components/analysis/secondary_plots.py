@@ -20,9 +20,11 @@ from models.analysis.secondary_prediction import (
 
 THREE_COLOURS = {"H": "#d62728", "E": "#1f77b4", "C": "#d9d9d9"}  # helix red, strand blue, coil grey
 NO_HEAD = "No secondary-structure head is loaded, so there is no prediction from the sequence."
+# Shown also after a fold that failed or could not run (no ESMFold weights): so it says when a
+# structure's DSSP appears, not "fold it", which the user may just have tried.
 NO_STRUCTURE = (
-    "Predicted from the sequence alone. Fold the protein (Predict) or open its structure file to "
-    "see its DSSP beside the prediction."
+    "Predicted from the sequence alone. When the protein has a fold, or its structure file is open "
+    "in the Structure tab, that structure's DSSP is drawn beside the prediction."
 )
 
 

@@ -74,7 +74,7 @@ def test_analyze_draws_the_tracks_and_says_how_far_to_trust_them(client):
     assert drawn == list(range(1, len(UBIQUITIN) + 1))  # one predicted row, every residue once
     test = CARD["metrics"]["final"]["Test"]
     assert f"three-state accuracy is {test['q3']:.0%}" in note
-    assert "Fold the protein (Predict) or open its structure file" in note  # nothing folded yet
+    assert "Predicted from the sequence alone." in note and "Three-state agreement" not in note  # no fold yet
 
 
 def test_mutate_lists_three_state_changes(client):
