@@ -23,21 +23,46 @@ sys.path.insert(0, str(ROOT))
 SHIPPED_BEFORE = ("ptm_sumo", "localization")  # the heads before part 11
 
 
+def near_length_proteins(length: int, n: int = 3) -> list:
+    """The first `n` SCL2205 eval proteins (by accession) within 10 residues of `length`."""
+    from scldata import loader
+
+    from models.shared.sequences import Protein
+
+    df = loader.load("eval")
+    near = df[(df.seq.str.len() - length).abs() <= 10].sort_index()
+    return [Protein(entry, (seq,)) for entry, seq in zip(near.index[:n], near.seq[:n])]
+
+
+def time_interleaved(annotators: dict, proteins: list, repeats: int) -> dict[str, list[float]]:
+    """Seconds per `annotate_many([protein])` call of each annotator, sharing the first one's
+    backbone; configurations interleaved so drift hits all alike, the memo cleared so each call
+    is computed."""
+    shared = next(iter(annotators.values())).backbone
+    for annotator in annotators.values():
+        annotator.backbone = shared
+        annotator.annotate_many(proteins[:1])  # loads heads, warms up
+    times: dict[str, list[float]] = {name: [] for name in annotators}
+    for _ in range(repeats):
+        for name, annotator in annotators.items():
+            for protein in proteins:
+                annotator._cache.clear()
+                started = time.perf_counter()
+                annotator.annotate_many([protein])
+                times[name].append(time.perf_counter() - started)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--length", type=int, default=400, help="residues of the proteins timed")
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per configuration")
     args = parser.parse_args()
 
-    from scldata import loader
-
     from models.analysis.annotation import Annotator
-    from models.shared.sequences import Protein
     from models.shared.settings import HEADS_DIR
 
-    df = loader.load("eval")
-    near = df[(df.seq.str.len() - args.length).abs() <= 10].sort_index()
-    proteins = [Protein(entry, (seq,)) for entry, seq in zip(near.index[:3], near.seq[:3])]
+    proteins = near_length_proteins(args.length)
 
     before = Path(tempfile.mkdtemp(prefix="heads-before-"))
     for stem in SHIPPED_BEFORE:
@@ -47,18 +72,7 @@ def main() -> None:
         "SUMO + localization": Annotator(heads_dir=before),
         "every head": Annotator(heads_dir=HEADS_DIR),
     }
-    shared = annotators["SUMO + localization"].backbone
-    for annotator in annotators.values():
-        annotator.backbone = shared
-        annotator.annotate_many(proteins[:1])  # loads heads, warms up
-    times: dict[str, list[float]] = {name: [] for name in annotators}
-    for _ in range(args.repeats):
-        for name, annotator in annotators.items():  # interleaved: drift hits both alike
-            for protein in proteins:
-                annotator._cache.clear()  # the in-memory memo: every call is computed
-                started = time.perf_counter()
-                annotator.annotate_many([protein])
-                times[name].append(time.perf_counter() - started)
+    times = time_interleaved(annotators, proteins, args.repeats)
     sizes = sum(p.stat().st_size for p in HEADS_DIR.glob("*.safetensors"))
     largest = max(HEADS_DIR.glob("*.safetensors"), key=lambda p: p.stat().st_size)
     lengths = ", ".join(str(p.length) for p in proteins)

@@ -15,11 +15,11 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 SECONDARY = "secondary_structure"
 
 
@@ -29,33 +29,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per configuration")
     args = parser.parse_args()
 
-    from scldata import loader
+    from bench_ptm_heads import near_length_proteins, time_interleaved  # this folder's sibling
 
     from models.analysis.annotation import Annotator
-    from models.shared.sequences import Protein
     from models.shared.settings import HEADS_DIR
 
-    df = loader.load("eval")
-    near = df[(df.seq.str.len() - args.length).abs() <= 10].sort_index()
-    proteins = [Protein(entry, (seq,)) for entry, seq in zip(near.index[:3], near.seq[:3])]
-
+    proteins = near_length_proteins(args.length)
     without = Path(tempfile.mkdtemp(prefix="heads-without-secondary-"))
     for path in HEADS_DIR.iterdir():
         if path.stem != SECONDARY:
             shutil.copy(path, without / path.name)
     annotators = {"without": Annotator(heads_dir=without), "with secondary": Annotator(heads_dir=HEADS_DIR)}
-    shared = annotators["without"].backbone
-    for annotator in annotators.values():
-        annotator.backbone = shared
-        annotator.annotate_many(proteins[:1])  # loads heads, warms up
-    times: dict[str, list[float]] = {name: [] for name in annotators}
-    for _ in range(args.repeats):
-        for name, annotator in annotators.items():  # interleaved: drift hits both alike
-            for protein in proteins:
-                annotator._cache.clear()  # the in-memory memo: every call is computed
-                started = time.perf_counter()
-                annotator.annotate_many([protein])
-                times[name].append(time.perf_counter() - started)
+    times = time_interleaved(annotators, proteins, args.repeats)
     lengths = ", ".join(str(p.length) for p in proteins)
     print(f"proteins: {', '.join(p.id for p in proteins)} ({lengths} residues); {args.repeats} repeats each")
     for name, values in times.items():

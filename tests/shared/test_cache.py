@@ -4,6 +4,7 @@ a reason for a request to fail."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -121,6 +122,18 @@ def test_corrupt_structure_entry_is_refolded(tiny_fold_model, tmp_path):
     assert "from the result cache" not in again.notes
 
 
+@contextmanager
+def backbone_runs_recorded(backbone):
+    """The `contacts` flag of every backbone pass made inside, in a list (empty: all from disk)."""
+    calls = []
+    original = backbone.run
+    backbone.run = lambda seqs, contacts=True: calls.append(contacts) or original(seqs, contacts)
+    try:
+        yield calls
+    finally:
+        backbone.run = original
+
+
 def test_annotations_come_from_disk_per_task(real_backbone, tmp_path):
     studio = Studio(StudioConfig(result_cache=str(tmp_path)))
     studio.annotator.backbone = real_backbone
@@ -130,10 +143,7 @@ def test_annotations_come_from_disk_per_task(real_backbone, tmp_path):
 
     other = Studio(StudioConfig(result_cache=str(tmp_path)))
     other.annotator.backbone = real_backbone
-    calls = []
-    original = real_backbone.run
-    real_backbone.run = lambda seqs, contacts=True: calls.append(contacts) or original(seqs, contacts)
-    try:
+    with backbone_runs_recorded(real_backbone) as calls:
         cached = other.annotate_many([protein], tasks=("ptm", "localization"))[0]
         assert calls == []  # answered from disk
         assert cached.localization == fresh.localization
@@ -143,8 +153,6 @@ def test_annotations_come_from_disk_per_task(real_backbone, tmp_path):
         full = other.annotate_many([protein])[0]  # contacts were never cached: one pass
         assert calls == [True]
         assert full.contacts.shape == (len(UBIQUITIN), len(UBIQUITIN))
-    finally:
-        real_backbone.run = original
 
 
 def test_secondary_structure_and_the_map_vector_come_from_disk(real_backbone, tmp_path):
@@ -154,17 +162,12 @@ def test_secondary_structure_and_the_map_vector_come_from_disk(real_backbone, tm
     fresh = first.annotate_many([protein], tasks=("localization", "secondary", "map"))[0]
     other = Studio(StudioConfig(result_cache=str(tmp_path)))
     other.annotator.backbone = real_backbone
-    calls = []
-    original = real_backbone.run
-    real_backbone.run = lambda seqs, contacts=True: calls.append(contacts) or original(seqs, contacts)
-    try:
+    with backbone_runs_recorded(real_backbone) as calls:
         cached = other.annotate_many([protein], tasks=("localization", "secondary", "map"))[0]
         assert calls == []  # answered from disk
         np.testing.assert_array_equal(cached.map_vector, fresh.map_vector)
         np.testing.assert_array_equal(cached.secondary.probabilities, fresh.secondary.probabilities)
         assert cached.secondary.ss3 == fresh.secondary.ss3
-    finally:
-        real_backbone.run = original
 
 
 def test_in_memory_memo_drops_the_least_recently_used():
